@@ -1,0 +1,11 @@
+/** Type-checking happens once in `npm run typecheck` (tsc --noEmit); jest only transpiles. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/__tests__'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+  },
+  setupFiles: ['<rootDir>/__tests__/setup/env.ts'],
+  testTimeout: 120000,
+};
