@@ -1,0 +1,43 @@
+import { ApiGatewayAccount } from '@cdktf/provider-aws/lib/api-gateway-account';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { ServiceRole } from '../shared/iam';
+import { physicalName } from '../shared/naming';
+
+/**
+ * The account-level (per region) API Gateway setting that names the role API Gateway uses to
+ * write logs. REST API access logs cannot be enabled without it. There is one such setting per
+ * account and region: create this once, not per API.
+ */
+export class ApiGatewayAccountLogging extends Construct {
+  public readonly resource: ApiGatewayAccount;
+  public readonly roleArn: string;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const role = new ServiceRole(this, 'role', {
+      servicePrincipal: 'apigateway.amazonaws.com',
+      roleName: physicalName(this, 'role'),
+      description: 'API Gateway account-level role for CloudWatch Logs',
+    });
+    // Every log group of this account and region (the setting serves all APIs there); the
+    // account and partition come from the role's own ARN, so nothing is looked up.
+    const arnParts = Fn.split(':', role.roleArn);
+    const region = new DataAwsRegion(this, 'region');
+    const logGroupsInAccount = `arn:${Fn.element(arnParts, 1)}:logs:${region.name}:${Fn.element(arnParts, 4)}:log-group:*`;
+    role.addToPolicy('cloudwatch-logs', [
+      {
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+        resources: [logGroupsInAccount],
+      },
+      // DescribeLogGroups supports no resource-level permissions.
+      { actions: ['logs:DescribeLogGroups'], resources: ['*'] },
+    ]);
+    this.resource = new ApiGatewayAccount(this, 'account', {
+      cloudwatchRoleArn: role.roleArn,
+      dependsOn: [role.resource],
+    });
+    this.roleArn = role.roleArn;
+  }
+}

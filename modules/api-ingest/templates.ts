@@ -1,0 +1,134 @@
+/**
+ * Velocity mapping templates of the REST API's DynamoDB integrations. They are the only code
+ * between a client and the table, so every client value goes through {@link esc}: API Gateway's
+ * `$util.escapeJavaScript` escapes `'` as `\'`, which is not valid JSON, and the `replaceAll`
+ * (a Java regex: the three characters `\\'` match a backslash and an apostrophe) undoes exactly that.
+ */
+
+/** Escapes a Velocity expression for a JSON string value. */
+function esc(expression: string): string {
+  return `$util.escapeJavaScript(${expression}).replaceAll("\\\\'","'")`;
+}
+
+/** `$caller`: the SigV4 caller's ARN, or `apikey:<id>` when the API is keyed instead. */
+const CALLER = [
+  '#set($caller = "$!context.identity.userArn")',
+  '#if($caller == "")#set($caller = "apikey:$!context.identity.apiKeyId")#end',
+].join('\n');
+
+/** `$receivedAt`: ISO 8601 from `$context.requestTime` (`dd/MMM/yyyy:HH:mm:ss +0000`, always UTC). */
+const RECEIVED_AT = [
+  '#set($months = {"Jan":"01","Feb":"02","Mar":"03","Apr":"04","May":"05","Jun":"06","Jul":"07","Aug":"08","Sep":"09","Oct":"10","Nov":"11","Dec":"12"})',
+  '#set($t = "$context.requestTime")',
+  '#set($month = $t.substring(3,6))',
+  '#set($receivedAt = "$t.substring(7,11)-$months.get($month)-$t.substring(0,2)T$t.substring(12,20)Z")',
+].join('\n');
+
+/** PutItem request for `POST /runrequests`: a new item in status ACCEPTED, never an overwrite. */
+export function putRunRequestTemplate(tableName: string): string {
+  return `${CALLER}
+${RECEIVED_AT}
+#set($body = $input.path('$'))
+{
+  "TableName": "${tableName}",
+  "ConditionExpression": "attribute_not_exists(runRequestID)",
+  "Item": {
+    "runRequestID": {"S": "$context.requestId"},
+    "status": {"S": "ACCEPTED"},
+    "receivedAt": {"S": "$receivedAt"},
+    "receivedAtEpochMs": {"N": "$context.requestTimeEpoch"},
+    "callerIdentity": {"S": "${esc('$caller')}"},
+    "processname": {"S": "${esc('$body.processname')}"},
+    "clientname": {"S": "${esc('$body.clientname')}"}
+#if("$!body.timestamp" != "")
+    ,"timestamp": {"S": "${esc('$body.timestamp')}"}
+#end
+#if("$!body.clientId" != "")
+    ,"clientId": {"S": "${esc('$body.clientId')}"}
+#end
+#if($body.parameters && $body.parameters.size() > 0)
+    ,"parameters": {"M": {
+#foreach($key in $body.parameters.keySet())
+      "${esc('$key')}": {"S": "${esc('$body.parameters.get($key)')}"}#if($foreach.hasNext),#end
+
+#end
+    }}
+#end
+  }
+}`;
+}
+
+/** Success response of `POST /runrequests` (202: accepted, the job starts asynchronously). */
+export const PUT_ACCEPTED_RESPONSE = `{"runRequestID": "$context.requestId", "status": "ACCEPTED"}`;
+
+/**
+ * DynamoDB 4xx on PutItem: a duplicate id is a conflict, throttling is retryable, anything else
+ * is a request DynamoDB refused. The DynamoDB message is not echoed: it names internal resources.
+ */
+export const PUT_CLIENT_ERROR_RESPONSE = `#set($type = "$!input.path('$.__type')")
+#if($type.contains("ConditionalCheckFailed"))
+#set($context.responseOverride.status = 409)
+{"message": "a run request with this id already exists", "requestId": "$context.requestId"}
+#elseif($type.contains("Throttling") || $type.contains("ProvisionedThroughputExceeded") || $type.contains("RequestLimitExceeded"))
+#set($context.responseOverride.status = 429)
+{"message": "too many requests: retry with backoff", "requestId": "$context.requestId"}
+#else
+{"message": "the run request could not be stored", "requestId": "$context.requestId"}
+#end`;
+
+/** DynamoDB 5xx: transient on AWS's side; the client retries. */
+export const SERVER_ERROR_RESPONSE = `{"message": "the run requests table is unavailable: retry later", "requestId": "$context.requestId"}`;
+
+/** GetItem request for `GET /runrequests/{runRequestID}`. */
+export function getRunRequestTemplate(tableName: string): string {
+  return `{
+  "TableName": "${tableName}",
+  "Key": {"runRequestID": {"S": "${esc("$input.params('runRequestID')")}"}},
+  "ConsistentRead": true
+}`;
+}
+
+/** Fields of an item a caller may see, with their DynamoDB type. Everything else is internal. */
+const VISIBLE_FIELDS: ReadonlyArray<[name: string, type: 'S' | 'N']> = [
+  ['processname', 'S'],
+  ['clientname', 'S'],
+  ['timestamp', 'S'],
+  ['receivedAt', 'S'],
+  ['updatedAt', 'S'],
+  ['jobId', 'S'],
+  ['reason', 'S'],
+  ['exitCode', 'N'],
+];
+
+/**
+ * GetItem response: the visible fields, or 404 when the item is absent or was posted by another
+ * caller (a status is nobody else's business, and a 404 does not confirm that the id exists).
+ */
+export const GET_RESPONSE = `${CALLER}
+#set($item = $input.path('$.Item'))
+#if("$!item" == "" || "$!item.callerIdentity.S" != "$caller")
+#set($context.responseOverride.status = 404)
+{"message": "run request not found", "requestId": "$context.requestId"}
+#else
+{
+  "runRequestID": "${esc('$item.runRequestID.S')}",
+  "status": "${esc('$item.status.S')}"${VISIBLE_FIELDS.map(([name, type]) =>
+    type === 'S'
+      ? `
+#if("$!item.${name}.S" != "")
+  ,"${name}": "${esc(`$item.${name}.S`)}"
+#end`
+      : `
+#if("$!item.${name}.N" != "")
+  ,"${name}": $item.${name}.N
+#end`,
+  ).join('')}
+}
+#end`;
+
+/**
+ * Body of API Gateway's own 400 when a body fails the request model or a parameter is missing.
+ * Gateway responses are not Velocity: only simple substitution. `validationErrorString` renders as
+ * a quoted JSON string (like `messageString`), so it goes in unquoted.
+ */
+export const VALIDATION_ERROR_RESPONSE = `{"message": "invalid run request", "details": $context.error.validationErrorString, "requestId": "$context.requestId"}`;

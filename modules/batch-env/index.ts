@@ -1,0 +1,330 @@
+import { BatchComputeEnvironment } from '@cdktf/provider-aws/lib/batch-compute-environment';
+import { BatchJobDefinition } from '@cdktf/provider-aws/lib/batch-job-definition';
+import { BatchJobQueue } from '@cdktf/provider-aws/lib/batch-job-queue';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { IGrantable, ServiceRole } from '../shared/iam';
+import { assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
+
+/** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
+export type ComputeType = 'FARGATE' | 'FARGATE_SPOT' | 'EC2' | 'SPOT';
+
+/** One job definition: what a route runs. */
+export interface JobDefinitionSpec {
+  /** Route name; part of the job definition's name (`[A-Za-z0-9_-]`, at most 64). */
+  readonly name: string;
+  /** Container image, e.g. `public.ecr.aws/docker/library/busybox:1.36`. */
+  readonly image: string;
+  /** Command; `Ref::name` placeholders take job parameters. @default - the image's command */
+  readonly command?: string[];
+  /** @default 0.25 */
+  readonly vcpu?: number;
+  /** @default 512 */
+  readonly memoryMiB?: number;
+  /** @default {} */
+  readonly environment?: Record<string, string>;
+  /** Default values of the job's parameters (`Ref::name` in the command). @default {} */
+  readonly parameters?: Record<string, string>;
+  /**
+   * Attempts per job (1..10). Retries apply to infrastructure failures (host or capacity gone,
+   * image pull); a non-zero exit of the command is final.
+   * @default 2
+   */
+  readonly attempts?: number;
+  /** Per-attempt timeout in seconds (at least 60). @default 3600 */
+  readonly timeoutSeconds?: number;
+  /** Role the container's code runs as. @default - a new role with no permissions (see `jobRoles`) */
+  readonly jobRoleArn?: string;
+  /** Role ECS uses to pull the image and write logs. @default - the environment's execution role */
+  readonly executionRoleArn?: string;
+}
+
+export interface BatchEnvironmentProps {
+  /** Subnets the jobs run in. */
+  readonly subnetIds: string[];
+  /** Security groups of the jobs. */
+  readonly securityGroupIds: string[];
+  /** Job definitions, one per route. */
+  readonly jobDefinitions: JobDefinitionSpec[];
+  /** @default 'FARGATE' */
+  readonly computeType?: ComputeType;
+  /** Upper bound of the environment's capacity. @default 16 */
+  readonly maxVcpus?: number;
+  /** EC2/SPOT only. @default ['optimal'] */
+  readonly instanceTypes?: string[];
+  /**
+   * Fargate only: give tasks a public IP. Needed in public subnets without a NAT gateway, to
+   * pull images and reach AWS APIs.
+   * @default false
+   */
+  readonly assignPublicIp?: boolean;
+  /** ECR repositories the execution role may pull from (private images). @default - none */
+  readonly ecrRepositoryArns?: string[];
+  /** Retention of the jobs' log group. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Queue priority. @default 1 */
+  readonly queuePriority?: number;
+}
+
+/** Fargate's valid memory sizes per vCPU (MiB): [min, max, step]. */
+const FARGATE_MEMORY: Record<number, [number, number, number]> = {
+  0.25: [512, 2048, 512],
+  0.5: [1024, 4096, 1024],
+  1: [2048, 8192, 1024],
+  2: [4096, 16384, 1024],
+  4: [8192, 30720, 1024],
+  8: [16384, 61440, 4096],
+  16: [32768, 122880, 8192],
+};
+
+/**
+ * A managed Batch compute environment, its job queue, and one job definition per route, with
+ * execution and job roles and a log group with retention.
+ *
+ * Changing the compute type or anything that forces a new environment creates the new one
+ * first (name prefix + create_before_destroy), moves the queue to it, then deletes the old one.
+ */
+export class BatchEnvironment extends Construct {
+  public readonly computeEnvironmentArn: string;
+  public readonly jobQueueArn: string;
+  public readonly jobQueueName: string;
+  /** Job definition ARN (latest revision) per route name. */
+  public readonly jobDefinitionArns: Record<string, string>;
+  /** Job definition ARN without revision per route name. */
+  public readonly jobDefinitionArnPrefixes: Record<string, string>;
+  /** Job definition name per route name. */
+  public readonly jobDefinitionNames: Record<string, string>;
+  /** The role of each route whose job role was created here, to grant it what the job needs. */
+  public readonly jobRoles: Record<string, IGrantable>;
+  public readonly logGroupName: string;
+  public readonly computeType: ComputeType;
+
+  constructor(scope: Construct, id: string, props: BatchEnvironmentProps) {
+    super(scope, id);
+    const computeType = props.computeType ?? 'FARGATE';
+    const fargate = computeType === 'FARGATE' || computeType === 'FARGATE_SPOT';
+    const maxVcpus = props.maxVcpus ?? 16;
+    const retention = props.logRetentionDays ?? 30;
+    assertProp(['FARGATE', 'FARGATE_SPOT', 'EC2', 'SPOT'].includes(computeType), `BatchEnvironment: computeType must be FARGATE, FARGATE_SPOT, EC2 or SPOT (got '${computeType}')`);
+    assertProp(props.subnetIds.length > 0, 'BatchEnvironment: subnetIds must list at least one subnet');
+    assertProp(props.securityGroupIds.length > 0, 'BatchEnvironment: securityGroupIds must list at least one security group');
+    assertProp(Number.isInteger(maxVcpus) && maxVcpus >= 1 && maxVcpus <= 10000, `BatchEnvironment: maxVcpus must be an integer 1..10000 (got ${maxVcpus})`);
+    assertProp(props.instanceTypes === undefined || !fargate, `BatchEnvironment: instanceTypes apply to EC2 and SPOT only (computeType is ${computeType})`);
+    assertProp(props.assignPublicIp === undefined || fargate, 'BatchEnvironment: assignPublicIp applies to Fargate only');
+    assertProp(props.jobDefinitions.length > 0, 'BatchEnvironment: jobDefinitions must list at least one job definition');
+    assertLogRetention(retention, 'BatchEnvironment');
+    const names = props.jobDefinitions.map((j) => j.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    assertProp(duplicate === undefined, `BatchEnvironment: job definition names must be unique ('${duplicate}' appears twice)`);
+    props.jobDefinitions.forEach((spec) => validateJobDefinition(spec, fargate));
+
+    this.computeType = computeType;
+    const name = physicalName(this, '', 100);
+    const region = new DataAwsRegion(this, 'region');
+
+    const computeEnvironment = new BatchComputeEnvironment(this, 'compute', {
+      computeEnvironmentNamePrefix: `${physicalName(this, '', 90)}-`,
+      type: 'MANAGED',
+      state: 'ENABLED',
+      computeResources: fargate
+        ? { type: computeType, maxVcpus, subnets: props.subnetIds, securityGroupIds: props.securityGroupIds }
+        : {
+            type: computeType,
+            maxVcpus,
+            minVcpus: 0,
+            instanceType: props.instanceTypes ?? ['optimal'],
+            instanceRole: this.instanceProfile().arn,
+            allocationStrategy: computeType === 'SPOT' ? 'SPOT_PRICE_CAPACITY_OPTIMIZED' : 'BEST_FIT_PROGRESSIVE',
+            subnets: props.subnetIds,
+            securityGroupIds: props.securityGroupIds,
+          },
+      // Omitting service_role makes Batch use its service-linked role.
+      lifecycle: {
+        createBeforeDestroy: true,
+        // Batch scales desired vCPUs itself; a plan must not fight it.
+        ignoreChanges: fargate ? undefined : ['compute_resources[0].desired_vcpus'],
+      },
+    });
+    this.computeEnvironmentArn = computeEnvironment.arn;
+
+    const queue = new BatchJobQueue(this, 'queue', {
+      name: `${name}-queue`,
+      state: 'ENABLED',
+      priority: props.queuePriority ?? 1,
+      computeEnvironmentOrder: [{ order: 1, computeEnvironment: computeEnvironment.arn }],
+    });
+    this.jobQueueArn = queue.arn;
+    this.jobQueueName = queue.name;
+
+    const logGroup = new CloudwatchLogGroup(this, 'logs', { name: `/aws/batch/${name}`, retentionInDays: retention });
+    this.logGroupName = logGroup.name;
+
+    let sharedExecutionRole: ServiceRole | undefined;
+    const executionRole = (): string => {
+      if (!sharedExecutionRole) {
+        sharedExecutionRole = new ServiceRole(this, 'execution-role', {
+          servicePrincipal: 'ecs-tasks.amazonaws.com',
+          roleName: physicalName(this, 'execution'),
+          description: 'Pulls job images and writes job logs',
+        });
+        sharedExecutionRole.addToPolicy('logs', [
+          { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.arn}:*`] },
+        ]);
+        if (props.ecrRepositoryArns?.length) {
+          sharedExecutionRole.addToPolicy('ecr-pull', [
+            { actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: props.ecrRepositoryArns },
+            // GetAuthorizationToken supports no resource-level permissions.
+            { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
+          ]);
+        }
+      }
+      return sharedExecutionRole.roleArn;
+    };
+
+    this.jobDefinitionArns = {};
+    this.jobDefinitionArnPrefixes = {};
+    this.jobDefinitionNames = {};
+    this.jobRoles = {};
+    for (const spec of props.jobDefinitions) {
+      let jobRoleArn = spec.jobRoleArn;
+      if (!jobRoleArn) {
+        const role = new ServiceRole(this, `job-role-${spec.name}`, {
+          servicePrincipal: 'ecs-tasks.amazonaws.com',
+          roleName: physicalName(this, `job-${spec.name}`),
+          description: `Role of the ${spec.name} jobs (grant what they need)`,
+        });
+        this.jobRoles[spec.name] = role;
+        jobRoleArn = role.roleArn;
+      }
+      const vcpu = spec.vcpu ?? 0.25;
+      const memory = spec.memoryMiB ?? 512;
+      const container: Record<string, unknown> = {
+        image: spec.image,
+        command: spec.command,
+        jobRoleArn,
+        executionRoleArn: spec.executionRoleArn ?? executionRole(),
+        resourceRequirements: [
+          { type: 'VCPU', value: String(vcpu) },
+          { type: 'MEMORY', value: String(memory) },
+        ],
+        environment: Object.entries(spec.environment ?? {}).map(([k, v]) => ({ name: k, value: v })),
+        logConfiguration: {
+          logDriver: 'awslogs',
+          options: { 'awslogs-group': logGroup.name, 'awslogs-region': region.name, 'awslogs-stream-prefix': spec.name },
+        },
+        readonlyRootFilesystem: false,
+        privileged: false,
+      };
+      if (fargate) {
+        container.fargatePlatformConfiguration = { platformVersion: 'LATEST' };
+        container.networkConfiguration = { assignPublicIp: props.assignPublicIp ? 'ENABLED' : 'DISABLED' };
+      }
+      const definitionName = physicalName(this, spec.name, 128);
+      const definition = new BatchJobDefinition(this, `job-${spec.name}`, {
+        name: definitionName,
+        type: 'container',
+        platformCapabilities: [fargate ? 'FARGATE' : 'EC2'],
+        containerProperties: JSON.stringify(container),
+        parameters: spec.parameters,
+        propagateTags: true,
+        retryStrategy: {
+          attempts: spec.attempts ?? 2,
+          // Retry when the infrastructure failed the attempt; a command's own exit code is final.
+          evaluateOnExit: [
+            { onStatusReason: 'Host EC2*', action: 'RETRY' },
+            { onReason: 'CannotPullContainerError*', action: 'RETRY' },
+            { onReason: 'ResourceInitializationError*', action: 'RETRY' },
+            { onReason: '*', action: 'EXIT' },
+          ],
+        },
+        timeout: { attemptDurationSeconds: spec.timeoutSeconds ?? 3600 },
+      });
+      this.jobDefinitionArns[spec.name] = definition.arn;
+      this.jobDefinitionArnPrefixes[spec.name] = definition.arnPrefix;
+      this.jobDefinitionNames[spec.name] = definitionName;
+    }
+  }
+
+  /** `batch:SubmitJob` to this queue with these routes' job definitions (any revision). */
+  public grantSubmitJob(grantee: IGrantable, routes: string[] = Object.keys(this.jobDefinitionArnPrefixes)): void {
+    const unknown = routes.filter((r) => !(r in this.jobDefinitionArnPrefixes));
+    assertProp(unknown.length === 0, `BatchEnvironment.grantSubmitJob: unknown routes ${unknown.join(', ')}`);
+    grantee.addToPolicy(`batch-submit-${this.node.id}`, [
+      {
+        actions: ['batch:SubmitJob'],
+        resources: [this.jobQueueArn, ...routes.map((r) => `${this.jobDefinitionArnPrefixes[r]}:*`)],
+      },
+      // Tags given to SubmitJob are authorized on the new job itself.
+      { actions: ['batch:TagResource'], resources: [this.jobArnPattern()] },
+    ]);
+  }
+
+  /** `batch:DescribeJobs`. */
+  public grantDescribeJobs(grantee: IGrantable): void {
+    grantee.addToPolicy(`batch-describe-${this.node.id}`, [
+      // DescribeJobs supports no resource-level permissions.
+      { actions: ['batch:DescribeJobs'], resources: ['*'] },
+    ]);
+  }
+
+  /** `batch:TerminateJob` on jobs of this account and region (a job's ARN is not known in advance). */
+  public grantTerminateJob(grantee: IGrantable): void {
+    grantee.addToPolicy(`batch-terminate-${this.node.id}`, [
+      { actions: ['batch:TerminateJob'], resources: [this.jobArnPattern()] },
+    ]);
+  }
+
+  /** Every job of this account and region, derived from the queue's ARN (no lookup). */
+  private jobArnPattern(): string {
+    return Fn.replace(this.jobQueueArn, '/job-queue\\/.*$/', 'job/*');
+  }
+
+  private instanceProfileArn?: string;
+  /** EC2 and Spot instances run the ECS agent with this profile. */
+  private instanceProfile(): { arn: string } {
+    if (!this.instanceProfileArn) {
+      const role = new ServiceRole(this, 'instance-role', {
+        servicePrincipal: 'ec2.amazonaws.com',
+        roleName: physicalName(this, 'instance'),
+        description: 'ECS container instances of the Batch environment',
+      });
+      // The AWS-managed policy the ECS agent needs; it is maintained by AWS as the agent changes.
+      new IamRolePolicyAttachment(this, 'instance-role-ecs', {
+        role: role.roleName,
+        policyArn: `arn:${Fn.element(Fn.split(':', role.roleArn), 1)}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role`,
+      });
+      const profile = new IamInstanceProfile(this, 'instance-profile', { name: physicalName(this, 'instance'), role: role.roleName });
+      this.instanceProfileArn = profile.arn;
+    }
+    return { arn: this.instanceProfileArn };
+  }
+}
+
+function validateJobDefinition(spec: JobDefinitionSpec, fargate: boolean): void {
+  const where = `BatchEnvironment job definition '${spec.name}'`;
+  assertProp(/^[A-Za-z0-9_-]{1,64}$/.test(spec.name), `${where}: name must match [A-Za-z0-9_-]{1,64}`);
+  assertProp(spec.image.length > 0, `${where}: image must not be empty`);
+  const vcpu = spec.vcpu ?? 0.25;
+  const memory = spec.memoryMiB ?? 512;
+  if (fargate) {
+    const range = FARGATE_MEMORY[vcpu];
+    assertProp(range !== undefined, `${where}: Fargate vcpu must be one of ${Object.keys(FARGATE_MEMORY).join(', ')} (got ${vcpu})`);
+    const [min, max, step] = range;
+    assertProp(memory >= min && memory <= max && (memory - min) % step === 0, `${where}: Fargate memory for ${vcpu} vCPU must be ${min}..${max} MiB in steps of ${step} (got ${memory})`);
+  } else {
+    assertProp(Number.isInteger(vcpu) && vcpu >= 1, `${where}: EC2 vcpu must be a whole number >= 1 (got ${vcpu})`);
+    assertProp(memory >= 4, `${where}: memoryMiB must be at least 4 (got ${memory})`);
+  }
+  const attempts = spec.attempts ?? 2;
+  assertProp(Number.isInteger(attempts) && attempts >= 1 && attempts <= 10, `${where}: attempts must be 1..10 (got ${attempts})`);
+  const timeout = spec.timeoutSeconds ?? 3600;
+  assertProp(timeout >= 60, `${where}: timeoutSeconds must be at least 60 (got ${timeout})`);
+  for (const key of Object.keys(spec.environment ?? {})) {
+    assertProp(!key.startsWith('AWS_BATCH'), `${where}: environment variable '${key}' is reserved (AWS_BATCH*)`);
+  }
+  if (spec.jobRoleArn) assertProp(!isLiteral(spec.jobRoleArn) || spec.jobRoleArn.startsWith('arn:'), `${where}: jobRoleArn must be an ARN (got '${spec.jobRoleArn}')`);
+}

@@ -1,0 +1,9 @@
+/** batch-gateway's modules, from one entry point. */
+export * from './api-ingest';
+export * from './stream-trigger';
+export * from './batch-env';
+export * from './network';
+export * from './placeholder-state-machine';
+export * from './shared/iam';
+export * from './shared/lambda-function';
+export * from './shared/naming';

@@ -1,0 +1,84 @@
+import { DefaultSecurityGroup } from '@cdktf/provider-aws/lib/default-security-group';
+import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
+import { Route } from '@cdktf/provider-aws/lib/route';
+import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
+import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
+import { Fn } from 'cdktf';
+import { Construct } from 'constructs';
+import { assertProp, physicalName } from '../shared/naming';
+
+export interface MinimalNetworkProps {
+  /** @default '10.80.0.0/16' */
+  readonly cidrBlock?: string;
+  /**
+   * One public subnet per zone. Zone names differ between accounts, so there is no guess.
+   * @default - two subnets in zones that AWS picks
+   */
+  readonly availabilityZones?: string[];
+}
+
+/**
+ * A network for Fargate jobs that costs nothing while idle: public subnets behind an internet
+ * gateway (tasks get a public IP to pull images and reach AWS APIs), no NAT gateway, a security
+ * group that allows egress only, and the VPC's default security group emptied.
+ */
+export class MinimalNetwork extends Construct {
+  public readonly vpcId: string;
+  public readonly subnetIds: string[];
+  public readonly securityGroupId: string;
+
+  constructor(scope: Construct, id: string, props: MinimalNetworkProps = {}) {
+    super(scope, id);
+    const cidr = props.cidrBlock ?? '10.80.0.0/16';
+    const prefix = Number(cidr.split('/')[1]);
+    assertProp(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) && prefix >= 16 && prefix <= 24, `MinimalNetwork: cidrBlock must be an IPv4 CIDR from /16 to /24 (got '${cidr}')`);
+    const zones: (string | undefined)[] = props.availabilityZones ?? [undefined, undefined];
+    assertProp(zones.length >= 1 && zones.length <= 6, `MinimalNetwork: availabilityZones must list 1..6 zones (got ${zones.length})`);
+    const name = physicalName(this);
+
+    const vpc = new Vpc(this, 'vpc', {
+      cidrBlock: cidr,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: name },
+    });
+    // The default security group allows all traffic between its members: leave it with no rules.
+    new DefaultSecurityGroup(this, 'default-sg', { vpcId: vpc.id, tags: { Name: `${name}-default-unused` } });
+    const igw = new InternetGateway(this, 'igw', { vpcId: vpc.id, tags: { Name: name } });
+    const routes = new RouteTable(this, 'public-routes', {
+      vpcId: vpc.id,
+      tags: { Name: `${name}-public` },
+    });
+    new Route(this, 'default-route', { routeTableId: routes.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id });
+    this.subnetIds = zones.map((zone, i) => {
+      const subnet = new Subnet(this, `public-${i}`, {
+        vpcId: vpc.id,
+        availabilityZone: zone,
+        // Each subnet is a sixteenth of the VPC range (a /20 of a /16).
+        cidrBlock: Fn.cidrsubnet(vpc.cidrBlock, 4, i),
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${name}-public-${i}` },
+      });
+      new RouteTableAssociation(this, `public-${i}-routes`, { subnetId: subnet.id, routeTableId: routes.id });
+      return subnet.id;
+    });
+    const sg = new SecurityGroup(this, 'jobs-sg', {
+      name: `${name}-jobs`,
+      description: 'batch-gateway jobs: egress only',
+      vpcId: vpc.id,
+      tags: { Name: `${name}-jobs` },
+    });
+    new VpcSecurityGroupEgressRule(this, 'jobs-egress', {
+      securityGroupId: sg.id,
+      description: 'Jobs pull images and call AWS APIs',
+      ipProtocol: '-1',
+      cidrIpv4: '0.0.0.0/0',
+    });
+    this.vpcId = vpc.id;
+    this.securityGroupId = sg.id;
+  }
+}
