@@ -1,0 +1,54 @@
+/**
+ * The default stack through the real terraform CLI and the real AWS provider: init (from the
+ * provider mirror named by TF_PROVIDER_MIRROR), validate, and a plan with no AWS credentials.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { STACK_NAME, synthDefaultStack } from '../../main';
+import { changeAction, formatSummary, summarize } from '../../scripts/lib/plan-summary';
+import { initValidatePlan, OfflinePlanResult } from '../../scripts/lib/terraform';
+
+const outdir = path.join(__dirname, '..', '..', '.tmp', 'offline-plan-test');
+
+describe('default stack, offline terraform', () => {
+  let result: OfflinePlanResult;
+  let stackDir: string;
+
+  beforeAll(() => {
+    rmSync(outdir, { recursive: true, force: true });
+    mkdirSync(outdir, { recursive: true });
+    synthDefaultStack(outdir, { ...process.env, BATCH_GATEWAY_OFFLINE_PLAN: '1', TF_CLOUD_ORGANIZATION: '', TF_WORKSPACE: '' });
+    stackDir = path.join(outdir, 'stacks', STACK_NAME);
+    result = initValidatePlan(stackDir);
+  }, 180_000);
+
+  it('validates and plans', () => {
+    expect(result.runs.map((r) => r.command.split(' ').slice(0, 2).join(' '))).toEqual([
+      'terraform init',
+      'terraform validate',
+      'terraform plan',
+      'terraform show',
+    ]);
+    expect(result.runs[1].stdout).toMatch(/Success! The configuration is valid/);
+  });
+
+  it('plans only creations, for every resource of the configuration', () => {
+    const managed = (result.planJson.resource_changes ?? []).filter((rc) => rc.mode === 'managed');
+    const config = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+    const configured = Object.values(config.resource as Record<string, object>).reduce((n, byId) => n + Object.keys(byId).length, 0);
+
+    expect(managed.length).toBe(configured);
+    expect(new Set(managed.map((rc) => changeAction(rc.change.actions)))).toEqual(new Set(['create']));
+  });
+
+  it('prints a review with the routes and what each role may do', () => {
+    const config = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+    const text = formatSummary(summarize(config, result.planJson));
+
+    expect(text).toMatch(/^Plan: \d+ resource changes \(\d+ to create\)/);
+    expect(text).toContain('POST /runrequests  (auth: AWS_IAM)');
+    expect(text).toContain('GET /runrequests/{runRequestID}  (auth: AWS_IAM)');
+    expect(text).toMatch(/batch-gateway-ingest-integration {2}\(assumed by apigateway\.amazonaws\.com\)\n {4}Allow dynamodb:PutItem, dynamodb:GetItem on aws_dynamodb_table\.ingest_table\.arn/);
+    expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.placeholder-orchestration_state-machine.arn');
+  });
+});
