@@ -336,10 +336,10 @@ export class ApiIngest extends Construct {
             restApiId,
             resourceId,
             httpMethod: method.httpMethod,
-            statusCode: methodResponse.statusCode,
+            statusCode: spec.statusCode,
             selectionPattern: spec.selectionPattern,
             responseTemplates: { 'application/json': spec.template },
-            dependsOn: [integration],
+            dependsOn: [integration, methodResponse],
           }),
         );
       }
