@@ -29,6 +29,7 @@ function buildBatch(props: Partial<BatchEnvironmentProps>): () => void {
   return () => synthBatch(props);
 }
 
+/** Job definitions: `HELLO` with each spec's overrides. */
 function jobs(...specs: Partial<JobDefinitionSpec>[]): Partial<BatchEnvironmentProps> {
   return { jobDefinitions: specs.map((s) => ({ ...HELLO, ...s })) };
 }
@@ -51,7 +52,8 @@ function readable(json: Synthesized, type: string, idPart: string, attribute: st
 /**
  * Evaluates `${replace(<ref>, "<pattern>", "<replacement>")}` the way Terraform would, with `<ref>`
  * standing for `value`: HCL string escapes first (Terraform rejects any escape other than
- * \n \r \t \" \\ \uNNNN \UNNNNNNNN), then a `/regex/` pattern.
+ * \n \r \t \" \\ \uNNNN \UNNNNNNNN; this reading has no need for the last two and rejects them
+ * too), then a `/regex/` pattern.
  */
 function evaluateReplace(expression: string, ref: string, value: string): string {
   const m = /^\$\{replace\(([^,]+), "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\)\}$/.exec(expression);

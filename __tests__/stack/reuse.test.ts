@@ -3,7 +3,12 @@
  * network, a table passed in, two ingest APIs sharing one Batch environment. Nothing in a module
  * may assume the default stack.
  */
-import { ApiIngest, BatchEnvironment, ExistingRunRequestsTable, PlaceholderStateMachine, RunRequestsTable, StreamTrigger } from '../../modules';
+import { mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { ApiIngest, BatchEnvironment, ExistingRunRequestsTable, PlaceholderStateMachine, RunRequestsTable, ServiceRole, StreamTrigger } from '../../modules';
+import { initAndValidate } from '../../scripts/lib/terraform';
 import { resourcesOf, rolesOf, Synthesized, synthStack } from '../helpers/synth';
 
 function physicalNames(json: Synthesized): string[] {
@@ -21,11 +26,11 @@ function physicalNames(json: Synthesized): string[] {
   return Object.entries(fields).flatMap(([type, field]) => Object.values(resourcesOf(json, type)).map((r) => `${type}:${r[field]}`));
 }
 
-describe('modules reused in another composition', () => {
-  let ingestA!: ApiIngest;
-  let ingestB!: ApiIngest;
-  let batch!: BatchEnvironment;
-  const json = synthStack((stack) => {
+let ingestA!: ApiIngest;
+let ingestB!: ApiIngest;
+let batch!: BatchEnvironment;
+
+function compose(stack: TerraformStack): void {
     const sharedTable = new RunRequestsTable(stack, 'orders-table', { tableName: 'orders-run-requests' });
     ingestA = new ApiIngest(stack, 'orders-api', { table: sharedTable, authorization: 'API_KEY', resourcePath: 'jobs' });
     const imported = new ExistingRunRequestsTable(stack, 'billing-table', {
@@ -46,7 +51,14 @@ describe('modules reused in another composition', () => {
     const machine = new PlaceholderStateMachine(stack, 'machine');
     new StreamTrigger(stack, 'orders-trigger', { table: ingestA.table, stateMachine: machine });
     new StreamTrigger(stack, 'billing-trigger', { table: ingestB.table, stateMachine: machine });
-  });
+    const operator = new ServiceRole(stack, 'operator', { servicePrincipal: 'lambda.amazonaws.com' });
+    batch.grantSubmitJob(operator, ['orders']);
+    batch.grantDescribeJobs(operator);
+    batch.grantTerminateJob(operator);
+}
+
+describe('modules reused in another composition', () => {
+  const json = synthStack(compose);
 
   it('gives every resource of both APIs and triggers its own physical name', () => {
     const names = physicalNames(json);
@@ -77,7 +89,7 @@ describe('modules reused in another composition', () => {
   });
 
   it('runs both routes in one shared Batch environment in the given network', () => {
-    const [environment] = Object.values(resourcesOf(json, 'aws_batch_compute_environment'));
+    const environment = Object.values(resourcesOf(json, 'aws_batch_compute_environment'))[0];
     expect(Object.keys(resourcesOf(json, 'aws_batch_compute_environment'))).toHaveLength(1);
     expect(environment.compute_resources).toMatchObject({ type: 'FARGATE_SPOT', subnets: ['subnet-0aaa', 'subnet-0bbb'], security_group_ids: ['sg-0ccc'] });
     expect(Object.keys(batch.jobDefinitionArns).sort()).toEqual(['billing', 'orders']);
@@ -90,4 +102,21 @@ describe('modules reused in another composition', () => {
     expect(methods.filter((m) => m.authorization === 'AWS_IAM')).toHaveLength(2);
     expect(Object.keys(resourcesOf(json, 'aws_api_gateway_usage_plan'))).toHaveLength(1);
   });
+});
+
+describe('modules reused in another composition, through terraform', () => {
+  it('passes terraform validate', () => {
+    const outdir = path.join(__dirname, '..', '..', '.tmp', 'reuse-test');
+    rmSync(outdir, { recursive: true, force: true });
+    mkdirSync(outdir, { recursive: true });
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, 'reuse');
+    new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+    compose(stack);
+    app.synth();
+
+    const [, validate] = initAndValidate(path.join(outdir, 'stacks', 'reuse'));
+
+    expect(validate.stdout).toMatch(/Success! The configuration is valid/);
+  }, 120_000);
 });

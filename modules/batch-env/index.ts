@@ -8,7 +8,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { IGrantable, ServiceRole } from '../shared/iam';
-import { assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
+import { assertLiteral, assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
 
 /** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
 export type ComputeType = 'FARGATE' | 'FARGATE_SPOT' | 'EC2' | 'SPOT';
@@ -21,9 +21,9 @@ export interface JobDefinitionSpec {
   readonly image: string;
   /** Command; `Ref::name` placeholders take job parameters. @default - the image's command */
   readonly command?: string[];
-  /** @default 0.25 */
+  /** @default 0.25 on Fargate, 1 on EC2 */
   readonly vcpu?: number;
-  /** @default 512 */
+  /** @default 512 on Fargate, 2048 on EC2 */
   readonly memoryMiB?: number;
   /** @default {} */
   readonly environment?: Record<string, string>;
@@ -70,16 +70,20 @@ export interface BatchEnvironmentProps {
   readonly queuePriority?: number;
 }
 
-/** Fargate's valid memory sizes per vCPU (MiB): [min, max, step]. */
-const FARGATE_MEMORY: Record<number, [number, number, number]> = {
-  0.25: [512, 2048, 512],
-  0.5: [1024, 4096, 1024],
-  1: [2048, 8192, 1024],
-  2: [4096, 16384, 1024],
-  4: [8192, 30720, 1024],
-  8: [16384, 61440, 4096],
-  16: [32768, 122880, 8192],
+/** Fargate's valid memory sizes (MiB) per vCPU. */
+const FARGATE_MEMORY: Record<number, number[]> = {
+  0.25: [512, 1024, 2048],
+  0.5: range(1024, 4096, 1024),
+  1: range(2048, 8192, 1024),
+  2: range(4096, 16384, 1024),
+  4: range(8192, 30720, 1024),
+  8: range(16384, 61440, 4096),
+  16: range(32768, 122880, 8192),
 };
+
+function range(min: number, max: number, step: number): number[] {
+  return Array.from({ length: (max - min) / step + 1 }, (_, i) => min + i * step);
+}
 
 /**
  * A managed Batch compute environment, its job queue, and one job definition per route, with
@@ -112,9 +116,9 @@ export class BatchEnvironment extends Construct {
     assertProp(['FARGATE', 'FARGATE_SPOT', 'EC2', 'SPOT'].includes(computeType), `BatchEnvironment: computeType must be FARGATE, FARGATE_SPOT, EC2 or SPOT (got '${computeType}')`);
     assertProp(props.subnetIds.length > 0, 'BatchEnvironment: subnetIds must list at least one subnet');
     assertProp(props.securityGroupIds.length > 0, 'BatchEnvironment: securityGroupIds must list at least one security group');
-    assertProp(Number.isInteger(maxVcpus) && maxVcpus >= 1 && maxVcpus <= 10000, `BatchEnvironment: maxVcpus must be an integer 1..10000 (got ${maxVcpus})`);
+    assertLiteral(maxVcpus, (v) => Number.isInteger(v) && v >= 1 && v <= 10000, `BatchEnvironment: maxVcpus must be an integer 1..10000 (got ${maxVcpus})`);
     assertProp(props.instanceTypes === undefined || !fargate, `BatchEnvironment: instanceTypes apply to EC2 and SPOT only (computeType is ${computeType})`);
-    assertProp(props.assignPublicIp === undefined || fargate, 'BatchEnvironment: assignPublicIp applies to Fargate only');
+    assertProp(!props.assignPublicIp || fargate, 'BatchEnvironment: assignPublicIp applies to Fargate only');
     assertProp(props.jobDefinitions.length > 0, 'BatchEnvironment: jobDefinitions must list at least one job definition');
     assertLogRetention(retention, 'BatchEnvironment');
     const names = props.jobDefinitions.map((j) => j.name);
@@ -200,8 +204,7 @@ export class BatchEnvironment extends Construct {
         this.jobRoles[spec.name] = role;
         jobRoleArn = role.roleArn;
       }
-      const vcpu = spec.vcpu ?? 0.25;
-      const memory = spec.memoryMiB ?? 512;
+      const { vcpu, memory } = jobSize(spec, fargate);
       const container: Record<string, unknown> = {
         image: spec.image,
         command: spec.command,
@@ -280,7 +283,7 @@ export class BatchEnvironment extends Construct {
 
   /** Every job of this account and region, derived from the queue's ARN (no lookup). */
   private jobArnPattern(): string {
-    return Fn.replace(this.jobQueueArn, '/job-queue\\/.*$/', 'job/*');
+    return Fn.replace(this.jobQueueArn, '/job-queue/.*$/', 'job/*');
   }
 
   private instanceProfileArn?: string;
@@ -304,25 +307,31 @@ export class BatchEnvironment extends Construct {
   }
 }
 
+/** A job's size: the smallest Fargate task, or one vCPU and 2 GiB on EC2 (whole vCPUs only). */
+function jobSize(spec: JobDefinitionSpec, fargate: boolean): { vcpu: number; memory: number } {
+  return fargate ? { vcpu: spec.vcpu ?? 0.25, memory: spec.memoryMiB ?? 512 } : { vcpu: spec.vcpu ?? 1, memory: spec.memoryMiB ?? 2048 };
+}
+
 function validateJobDefinition(spec: JobDefinitionSpec, fargate: boolean): void {
   const where = `BatchEnvironment job definition '${spec.name}'`;
   assertProp(/^[A-Za-z0-9_-]{1,64}$/.test(spec.name), `${where}: name must match [A-Za-z0-9_-]{1,64}`);
   assertProp(spec.image.length > 0, `${where}: image must not be empty`);
-  const vcpu = spec.vcpu ?? 0.25;
-  const memory = spec.memoryMiB ?? 512;
+  const { vcpu, memory } = jobSize(spec, fargate);
+  // Sizes are rendered into the container properties JSON at synth time.
+  assertProp(isLiteral(vcpu) && isLiteral(memory), `${where}: vcpu and memoryMiB must be literal numbers, not Terraform references`);
   if (fargate) {
-    const range = FARGATE_MEMORY[vcpu];
-    assertProp(range !== undefined, `${where}: Fargate vcpu must be one of ${Object.keys(FARGATE_MEMORY).join(', ')} (got ${vcpu})`);
-    const [min, max, step] = range;
-    assertProp(memory >= min && memory <= max && (memory - min) % step === 0, `${where}: Fargate memory for ${vcpu} vCPU must be ${min}..${max} MiB in steps of ${step} (got ${memory})`);
+    const sizes = FARGATE_MEMORY[vcpu];
+    assertProp(sizes !== undefined, `${where}: Fargate vcpu must be one of ${Object.keys(FARGATE_MEMORY).join(', ')} (got ${vcpu})`);
+    const shown = sizes.length > 4 ? `${sizes[0]}..${sizes[sizes.length - 1]} MiB in steps of ${sizes[1] - sizes[0]}` : `${sizes.join(', ')} MiB`;
+    assertProp(sizes.includes(memory), `${where}: Fargate memory for ${vcpu} vCPU must be ${shown} (got ${memory})`);
   } else {
     assertProp(Number.isInteger(vcpu) && vcpu >= 1, `${where}: EC2 vcpu must be a whole number >= 1 (got ${vcpu})`);
     assertProp(memory >= 4, `${where}: memoryMiB must be at least 4 (got ${memory})`);
   }
   const attempts = spec.attempts ?? 2;
-  assertProp(Number.isInteger(attempts) && attempts >= 1 && attempts <= 10, `${where}: attempts must be 1..10 (got ${attempts})`);
+  assertLiteral(attempts, (v) => Number.isInteger(v) && v >= 1 && v <= 10, `${where}: attempts must be 1..10 (got ${attempts})`);
   const timeout = spec.timeoutSeconds ?? 3600;
-  assertProp(timeout >= 60, `${where}: timeoutSeconds must be at least 60 (got ${timeout})`);
+  assertLiteral(timeout, (v) => v >= 60, `${where}: timeoutSeconds must be at least 60 (got ${timeout})`);
   for (const key of Object.keys(spec.environment ?? {})) {
     assertProp(!key.startsWith('AWS_BATCH'), `${where}: environment variable '${key}' is reserved (AWS_BATCH*)`);
   }

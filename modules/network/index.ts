@@ -9,7 +9,7 @@ import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { assertProp, physicalName } from '../shared/naming';
+import { assertLiteral, assertProp, physicalName } from '../shared/naming';
 
 export interface MinimalNetworkProps {
   /** @default '10.80.0.0/16' */
@@ -34,8 +34,7 @@ export class MinimalNetwork extends Construct {
   constructor(scope: Construct, id: string, props: MinimalNetworkProps = {}) {
     super(scope, id);
     const cidr = props.cidrBlock ?? '10.80.0.0/16';
-    const prefix = Number(cidr.split('/')[1]);
-    assertProp(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) && prefix >= 16 && prefix <= 24, `MinimalNetwork: cidrBlock must be an IPv4 CIDR from /16 to /24 (got '${cidr}')`);
+    assertLiteral(cidr, isSmallIpv4Cidr, `MinimalNetwork: cidrBlock must be an IPv4 CIDR from /16 to /24 (got '${cidr}')`);
     const zones: (string | undefined)[] = props.availabilityZones ?? [undefined, undefined];
     assertProp(zones.length >= 1 && zones.length <= 6, `MinimalNetwork: availabilityZones must list 1..6 zones (got ${zones.length})`);
     const name = physicalName(this);
@@ -81,4 +80,15 @@ export class MinimalNetwork extends Construct {
     this.vpcId = vpc.id;
     this.securityGroupId = sg.id;
   }
+}
+
+/** An IPv4 CIDR with valid octets, a /16../24 prefix and no host bits set. */
+function isSmallIpv4Cidr(cidr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix < 16 || prefix > 24) return false;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return address % 2 ** (32 - prefix) === 0;
 }

@@ -27,6 +27,14 @@ export function assertProp(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
 }
 
+/**
+ * Checks a prop whose value may be a Terraform reference: a literal must pass `valid`; an
+ * unresolved token is left to Terraform and the provider.
+ */
+export function assertLiteral<T>(value: T, valid: (v: T) => boolean, message: string): void {
+  if (isLiteral(value)) assertProp(valid(value), message);
+}
+
 /** True when the value is a literal (not a Terraform reference resolved at apply time). */
 export function isLiteral(value: unknown): boolean {
   return !(typeof value === 'string' && Token.isUnresolved(value)) && !(typeof value === 'number' && Token.isUnresolved(value));

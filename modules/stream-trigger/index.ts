@@ -5,7 +5,7 @@ import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-p
 import { Construct } from 'constructs';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { LambdaFunction } from '../shared/lambda-function';
-import { assertProp, physicalName } from '../shared/naming';
+import { assertLiteral, physicalName } from '../shared/naming';
 import { IStateMachine } from '../shared/state-machine';
 
 export interface StreamTriggerProps {
@@ -50,12 +50,12 @@ export class StreamTrigger extends Construct {
     const maxAge = props.maxRecordAgeSeconds ?? 3600;
     const parallelization = props.parallelizationFactor ?? 1;
     const dlqRetention = props.deadLetterRetentionSeconds ?? 1209600;
-    assertProp(batchSize >= 1 && batchSize <= 10000, `StreamTrigger: batchSize must be 1..10000 (got ${batchSize})`);
-    assertProp(window >= 0 && window <= 300, `StreamTrigger: maxBatchingWindowSeconds must be 0..300 (got ${window})`);
-    assertProp(retries >= 0 && retries <= 10000, `StreamTrigger: maxRetryAttempts must be 0..10000 (got ${retries}); unbounded retries would block a shard`);
-    assertProp(maxAge >= 60 && maxAge <= 604800, `StreamTrigger: maxRecordAgeSeconds must be 60..604800 (got ${maxAge})`);
-    assertProp(parallelization >= 1 && parallelization <= 10, `StreamTrigger: parallelizationFactor must be 1..10 (got ${parallelization})`);
-    assertProp(dlqRetention >= 60 && dlqRetention <= 1209600, `StreamTrigger: deadLetterRetentionSeconds must be 60..1209600 (got ${dlqRetention})`);
+    assertLiteral(batchSize, (v) => v >= 1 && v <= 10000, `StreamTrigger: batchSize must be 1..10000 (got ${batchSize})`);
+    assertLiteral(window, (v) => v >= 0 && v <= 300, `StreamTrigger: maxBatchingWindowSeconds must be 0..300 (got ${window})`);
+    assertLiteral(retries, (v) => v >= 0 && v <= 10000, `StreamTrigger: maxRetryAttempts must be 0..10000 (got ${retries}); unbounded retries would block a shard`);
+    assertLiteral(maxAge, (v) => v >= 60 && v <= 604800, `StreamTrigger: maxRecordAgeSeconds must be 60..604800 (got ${maxAge})`);
+    assertLiteral(parallelization, (v) => v >= 1 && v <= 10, `StreamTrigger: parallelizationFactor must be 1..10 (got ${parallelization})`);
+    assertLiteral(dlqRetention, (v) => v >= 60 && v <= 1209600, `StreamTrigger: deadLetterRetentionSeconds must be 60..1209600 (got ${dlqRetention})`);
 
     const dlq = new SqsQueue(this, 'dead-letters', {
       name: physicalName(this, 'dead-letters', 80),

@@ -93,6 +93,12 @@ export interface TerraformPlanJson {
   readonly configuration?: unknown;
 }
 
+/** init and validate only (no credentials needed at all). */
+export function initAndValidate(stackDir: string, base: NodeJS.ProcessEnv = process.env): TerraformRun[] {
+  const env = terraformEnv(stackDir, base);
+  return [terraform(stackDir, ['init', '-input=false', '-no-color', '-backend=false'], env), terraform(stackDir, ['validate', '-no-color'], env)];
+}
+
 /** init, validate, plan -out, show -json, in the stack's folder. */
 export function initValidatePlan(stackDir: string, base: NodeJS.ProcessEnv = process.env): OfflinePlanResult {
   const env = terraformEnv(stackDir, base);
