@@ -131,20 +131,23 @@ export const DEFAULT_CONTEXT = {
 } as const;
 
 /**
- * Where this renderer is known to differ from API Gateway (Velocity 1.7 on Java), or rests on an
- * unverified belief about API Gateway. Exported so the list is reviewable next to the code.
+ * Where this renderer is known to differ from API Gateway (Velocity 1.7 on Java), and which of its
+ * API Gateway behaviours are beliefs not verified against AWS. Exported so the list is reviewable.
  */
 export const KNOWN_DIFFERENCES: readonly string[] = [
   'Numbers: a JSON number whose value is integral renders like an Integer ("2" for 2.0 or 1e0; Java renders a Double as "2.0"). Integers beyond 2^53 lose precision.',
-  'Map literal keys are read from velocityjs, which has already dropped the quotes: integer-like literal keys are reordered by JS and a key written as "a\\"b" cannot be restored.',
+  'Map literal keys are read from velocityjs, which has already dropped the quotes: integer-like literal keys are reordered by JS and a key written as "a\\"b" cannot be restored. A map literal cannot be an operand of == (velocityjs grammar).',
   'String literals: "a""b" (doubled quote) is a parse error in velocityjs; single-quoted literals containing \\\' (which Velocity 1.7 lexes differently) are rejected; \'...\\\' (ending in a backslash) is a velocityjs lexical error.',
-  'Whitespace: velocityjs drops the newline after a directive line; Velocity 1.7 additionally swallows spaces before #set. Output whitespace can differ, JSON meaning cannot.',
-  '\\$ref escaping follows velocityjs (always renders $ref); Velocity 1.7 keeps the backslash when $ref is undefined.',
-  'Java regex features without a JS equivalent are rejected (possessive quantifiers, atomic groups, \\p{...}, class union/intersection, inline flags other than a leading (?i)/(?s)/(?m)). (?i) folds Unicode case in JS but only ASCII in Java; \\b and . work on UTF-16 units.',
+  'Escapes: velocityjs drops the backslash of every \\$ and \\# ("\\$5" renders "$5"); Velocity 1.7 keeps it unless a defined reference or a directive follows. A call of an undefined macro renders as text with its arguments re-spaced.',
+  'Java regex features without a JS equivalent are rejected (possessive quantifiers, atomic groups, \\p{...}, class union/intersection, inline flags other than leading (?i)/(?s)/(?m)). (?i) folds Unicode case in JS but only ASCII in Java; \\b and . work on UTF-16 units.',
   'String.split returns a Java String[] whose toString is an identity hash; here it renders like a List ("[a, b]").',
-  '$input.json(path) of a missing path renders "" (two quote characters): believed, not verified against AWS. $input.json serialises compactly with json-smart-style escapes; AWS may differ in escaping but not in JSON meaning.',
-  'JSONPath: filters ([?(...)]), functions (.length()) and multi-property brackets ([\'a\',\'b\']) are rejected. Strict JSON parsing (json-smart also accepts some non-JSON).',
-  '$util functions given a non-string argument convert it with toString(); API Gateway may instead find no matching method (and render nothing).',
+  'JSONPath: filters ([?(...)]), functions (.length()) and multi-property brackets ([\'a\',\'b\']) are rejected. JSON parsing is strict (json-smart also accepts some non-JSON).',
+  'JSON text ($input.json, and a JSON list rendered as $x) uses json-smart escapes (\\/ in lists, \\uXXXX for U+007F-U+009F and U+2000-U+20FF); AWS may escape differently, never with a different JSON meaning.',
+  'Belief: $input.json(path) of a missing path renders "" (two quote characters); $input.path gives null.',
+  'Belief: $input.params(name) of a missing parameter is "" (truthy), and header names match case-insensitively.',
+  'Belief: an empty body reads as {} for $input.path and $input.json.',
+  'Belief (Velocity 1.7 SimpleNode.evaluate): #if on a string, number, list or map literal, or on arithmetic, is false; only references, booleans, comparisons and !, &&, || have a truth value.',
+  'Belief: $util functions given a non-string argument convert it with toString(); API Gateway might find no matching method and render nothing.',
 ];
 
 /**
@@ -558,12 +561,9 @@ function compileJsonPath(rawPath: string): PathStep[] {
     if (content === '*') steps.push({ kind: 'wildcard', deep });
     else if (content.startsWith('?')) unsupported('a filter expression');
     else if (content.startsWith("'") || content.startsWith('"')) {
-      const names = content.split(/\s*,\s*/).map((part) => {
-        const m = /^(['"])(.*)\1$/s.exec(part);
-        return m ? m[2].replace(/\\(.)/g, '$1') : invalid(`bad property ${part}`);
-      });
-      if (names.length > 1) unsupported('a multi-property bracket');
-      steps.push({ kind: 'property', name: names[0], deep });
+      const single = /^(['"])((?:\\.|(?!\1)[\s\S])*)\1$/.exec(content);
+      if (!single) unsupported('a multi-property bracket');
+      steps.push({ kind: 'property', name: (single as RegExpExecArray)[2].replace(/\\(.)/g, '$1'), deep });
     } else if (deep) unsupported('a deep scan of an index');
     else if (content.includes(':')) {
       const [start, end2] = content.split(':').map((p) => (p.trim() === '' ? undefined : parseInt(p, 10)));
@@ -880,7 +880,7 @@ function invokeStringMethod(s: string, name: string, args: unknown[]): Found {
       return h;
     }
     case 'toCharArray/0':
-      return [...s.split('')];
+      return s.split('');
     case 'equals/1':
       return s === a;
     case 'equalsIgnoreCase/1':
@@ -1342,7 +1342,29 @@ function parseTemplate(template: string): TemplateItem[] {
     Object.values(n).forEach(visit);
   };
   visit(asts);
+  alignWhitespace(asts);
   return asts;
+}
+
+/**
+ * Velocity 1.7's whitespace rules where velocityjs's differ: a directive also swallows a CRLF or CR
+ * line end after it (velocityjs only LF), and spaces or tabs that start a token right before #set
+ * belong to the #set (its token is `[ \t]*#set(`), as on a line that follows another directive.
+ */
+function alignWhitespace(items: TemplateItem[]): void {
+  const isDirective = (item: TemplateItem | undefined): boolean =>
+    Array.isArray(item) || (typeof item === 'object' && item.type !== 'references' && item.type !== 'raw');
+  items.forEach((item, i) => {
+    if (Array.isArray(item)) alignWhitespace(item);
+    else if (typeof item === 'string' && isDirective(items[i - 1])) items[i] = item.replace(/^[ \t]*\r\n?/, '');
+  });
+  items.forEach((item, i) => {
+    const next = items[i + 1];
+    const startsToken = i === 0 || typeof items[i - 1] !== 'string';
+    if (typeof item === 'string' && /^[ \t]+$/.test(item) && startsToken && typeof next === 'object' && !Array.isArray(next) && next.type === 'set') {
+      items[i] = '';
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1361,13 +1383,15 @@ interface VelocityjsInternals {
   render(context: Record<string, unknown>, macros: Record<string, unknown>, silence: boolean): string;
   getLocal(ast: ReferenceNode): { isLocal: boolean; value: unknown };
   getContext(id: string): Record<string, unknown>;
-  getMacro(ast: AstNode): string;
+  getMacro(ast: AstNode, bodyContent?: string): string;
+  macros: Record<string, unknown>;
+  macrosStore: Record<string, unknown>;
   getBlock(block: TemplateItem[]): string;
 }
 const VelocityjsCompile = Compile as unknown as new (asts: TemplateItem[]) => VelocityjsInternals;
 
 const ARITHMETIC = new Set(['+', '-', '*', '/', '%', 'minus']);
-const COMPARISONS = new Set(['==', '!=', '<', '>', '<=', '>=']);
+const RELATIONAL = new Set(['<', '>', '<=', '>=']);
 let foreachCounter = 0;
 
 class ApiGatewayVelocityEngine extends VelocityjsCompile {
@@ -1391,6 +1415,13 @@ class ApiGatewayVelocityEngine extends VelocityjsCompile {
       else if (ast.type === 'raw') out += String(ast.value);
     }
     return out;
+  }
+
+  /** `#name(...)` that is neither a macro nor a directive is text in Velocity 1.7 (velocityjs: nothing). */
+  getMacro(ast: AstNode, bodyContent?: string): string {
+    const id = String(ast.id);
+    if (!(id in this.macrosStore) && typeof this.macros[id] !== 'function') return Helper.getRefText(ast as never);
+    return super.getMacro(ast, bodyContent);
   }
 
   /** A reference's value, or (isVal) its rendering: null renders as "" in API Gateway. */
@@ -1444,7 +1475,7 @@ class ApiGatewayVelocityEngine extends VelocityjsCompile {
       case 'bool':
         return node.value === 'true' ? true : node.value === 'false' ? false : null;
       case 'map':
-        return new Map(Object.entries(node.value as Record<string, AstNode>).map(([k, v]) => [k, this.getLiteral(v)]));
+        return new Map(Object.entries((node.value ?? {}) as Record<string, AstNode>).map(([k, v]) => [k, this.getLiteral(v)]));
       case 'array': {
         const items = node.value as (AstNode | string | number)[];
         if (node.isRange !== true) return items.map((item) => this.getLiteral(item as AstNode));
@@ -1475,7 +1506,7 @@ class ApiGatewayVelocityEngine extends VelocityjsCompile {
       const equal = velocityEquals(this.getExpression(left), this.getExpression(right));
       return operator === '==' ? equal : !equal;
     }
-    if (COMPARISONS.has(operator)) {
+    if (RELATIONAL.has(operator)) {
       const a = this.getExpression(left);
       const b = this.getExpression(right);
       if (typeof a !== 'number' || typeof b !== 'number') return false; // 1.7 compares numbers only
@@ -1555,7 +1586,7 @@ class ApiGatewayVelocityEngine extends VelocityjsCompile {
   getBlockEach(block: TemplateItem[]): string {
     const ast = block[0] as ForeachNode;
     const source = this.getLiteral(ast.from);
-    // Velocity iterates a copy-free iterator; a copy keeps add() in the body from looping forever.
+    // A snapshot: Java would throw ConcurrentModificationException if the body changed the list.
     const items = Array.isArray(source) ? [...source] : isMap(source) ? [...source.values()] : [];
     if (items.length === 0) return '';
     const body = block.slice(1);

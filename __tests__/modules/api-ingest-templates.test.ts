@@ -1,0 +1,227 @@
+/**
+ * The REST API's mapping templates, taken from the synthesized configuration and rendered by a
+ * Velocity engine with API Gateway's `$input`, `$util` and `$context` (helpers/apigw-vtl.ts).
+ */
+import { ApiIngest, RunRequestsTable } from '../../modules/api-ingest';
+import { renderMappingTemplate, RenderInput } from '../helpers/apigw-vtl';
+import { Json, resourceNamed, resourcesOf, synthStack } from '../helpers/synth';
+
+const json = synthStack((stack) => new ApiIngest(stack, 'ingest', { table: new RunRequestsTable(stack, 'runs', { tableName: 'run-requests' }) }));
+
+/** What Terraform does to a template string before API Gateway sees it: resolve `${...}`. */
+function resolveTerraform(template: string): string {
+  return template.replace(/\$\{aws_dynamodb_table\.[A-Za-z0-9_-]+\.name\}/g, 'run-requests');
+}
+const rawPutTemplate: string = resourceNamed(json, 'aws_api_gateway_integration', 'post-integration').request_templates['application/json'];
+const rawGetTemplate: string = resourceNamed(json, 'aws_api_gateway_integration', 'get-integration').request_templates['application/json'];
+const putTemplate = resolveTerraform(rawPutTemplate);
+const getTemplate = resolveTerraform(rawGetTemplate);
+const responseTemplate = (method: string, status: string): string =>
+  Object.entries(resourcesOf(json, 'aws_api_gateway_integration_response')).find(([id]) => id.startsWith(`ingest_${method}-${status}-`))![1].response_templates['application/json'];
+
+const CALLER = 'arn:aws:sts::111122223333:assumed-role/onprem-scheduler/session';
+const REQUEST_TIME_EPOCH = Date.UTC(2026, 10, 23, 8, 7, 1, 250); // 23 Nov 2026 08:07:01.250 UTC
+
+function context(extra: Partial<NonNullable<RenderInput['context']>> = {}): RenderInput['context'] {
+  return {
+    requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+    requestTime: '23/Nov/2026:08:07:01 +0000',
+    requestTimeEpoch: REQUEST_TIME_EPOCH,
+    identity: { userArn: CALLER, sourceIp: '10.0.0.1' },
+    ...extra,
+  };
+}
+
+/** Renders the PutItem request for a body and parses it as the JSON DynamoDB would receive. */
+function putItemRequest(body: unknown, ctx = context()): Json {
+  const { output } = renderMappingTemplate(putTemplate, { body: JSON.stringify(body), context: ctx });
+  return JSON.parse(output) as Json;
+}
+
+describe('templates as Terraform strings', () => {
+  it('hold no Terraform interpolation or directive but the table name', () => {
+    const templates = [putTemplate, getTemplate, ...Object.values(resourcesOf(json, 'aws_api_gateway_integration_response')).map((r) => r.response_templates['application/json'] as string)];
+
+    expect(rawPutTemplate).toMatch(/"TableName": "\$\{aws_dynamodb_table\.runs_[A-Za-z0-9_]+\.name\}"/);
+    for (const template of templates) {
+      expect(template).not.toContain('${');
+      expect(template).not.toContain('%{');
+    }
+  });
+});
+
+describe('POST /runrequests request template (PutItem)', () => {
+  it('writes an ACCEPTED item keyed by the request id, never overwriting one', () => {
+    const request = putItemRequest({ processname: 'sample', clientname: 'erp-nightly' });
+
+    expect(request).toEqual({
+      TableName: 'run-requests',
+      ConditionExpression: 'attribute_not_exists(runRequestID)',
+      Item: {
+        runRequestID: { S: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' },
+        status: { S: 'ACCEPTED' },
+        receivedAt: { S: '2026-11-23T08:07:01Z' },
+        receivedAtEpochMs: { N: String(REQUEST_TIME_EPOCH) },
+        callerIdentity: { S: CALLER },
+        processname: { S: 'sample' },
+        clientname: { S: 'erp-nightly' },
+      },
+    });
+  });
+
+  it('keeps the optional fields as given: timestamp, clientId and parameters as a map of strings', () => {
+    const request = putItemRequest({
+      processname: 'sample',
+      clientname: 'erp',
+      timestamp: '2026-11-23 02:00:00',
+      clientId: 'erp-01',
+      parameters: { message: 'hello', count: '3' },
+    });
+
+    expect(request.Item.timestamp).toEqual({ S: '2026-11-23 02:00:00' });
+    expect(request.Item.clientId).toEqual({ S: 'erp-01' });
+    expect(request.Item.parameters).toEqual({ M: { message: { S: 'hello' }, count: { S: '3' } } });
+  });
+
+  it('omits an empty parameters map instead of writing an empty attribute', () => {
+    expect(putItemRequest({ processname: 'p', clientname: 'c', parameters: {} }).Item).not.toHaveProperty('parameters');
+  });
+
+  it.each([
+    ['month name', '01/Feb/2027:23:59:59 +0000', '2027-02-01T23:59:59Z'],
+    ['December', '31/Dec/2026:00:00:00 +0000', '2026-12-31T00:00:00Z'],
+  ])('turns $context.requestTime into ISO 8601 (%s)', (_, requestTime, iso) => {
+    expect(putItemRequest({ processname: 'p', clientname: 'c' }, context({ requestTime })).Item.receivedAt).toEqual({ S: iso });
+  });
+
+  it('records the API key id as the caller when the request is not signed', () => {
+    const request = putItemRequest({ processname: 'p', clientname: 'c' }, context({ identity: { apiKeyId: 'k3y1d' } }));
+
+    expect(request.Item.callerIdentity).toEqual({ S: 'apikey:k3y1d' });
+  });
+
+  const hostile = [
+    `it's`,
+    `say "hi"`,
+    `back\\slash`,
+    `\\'`,
+    `\\\\'`,
+    `"}, "injected": {"S": "x`,
+    `'}}, "ConditionExpression": "attribute_exists(x)", "x": {"S": "`,
+    `{"$ref": "#/definitions"}`,
+    `#set($x = 1) $context.requestId \${x}`,
+    `tab\tnewline\ncarriage\r`,
+    `unicode é € 🚀 \u2028`,
+    `slash / and </script>`,
+    `$util.escapeJavaScript("x")`,
+  ];
+
+  it.each(hostile)('stores %j exactly, as data, in every client field', (value) => {
+    const body = { processname: 'sample', clientname: value, timestamp: value, clientId: 'c-1', parameters: { p1: value, p2: `${value}${value}` } };
+
+    const request = putItemRequest(body);
+
+    expect(Object.keys(request).sort()).toEqual(['ConditionExpression', 'Item', 'TableName']);
+    expect(request.ConditionExpression).toBe('attribute_not_exists(runRequestID)');
+    expect(Object.keys(request.Item).sort()).toEqual(
+      ['callerIdentity', 'clientId', 'clientname', 'parameters', 'processname', 'receivedAt', 'receivedAtEpochMs', 'runRequestID', 'status', 'timestamp'].sort(),
+    );
+    expect(request.Item.clientname).toEqual({ S: value });
+    expect(request.Item.timestamp).toEqual({ S: value });
+    expect(request.Item.parameters).toEqual({ M: { p1: { S: value }, p2: { S: `${value}${value}` } } });
+    expect(request.Item.status).toEqual({ S: 'ACCEPTED' });
+  });
+
+  it('keeps many parameters in order and valid JSON', () => {
+    const parameters = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`key_${i}`, `value '${i}' "${i}"`]));
+
+    const request = putItemRequest({ processname: 'p', clientname: 'c', parameters });
+
+    expect(Object.keys(request.Item.parameters.M)).toEqual(Object.keys(parameters));
+    expect(request.Item.parameters.M.key_31).toEqual({ S: `value '31' "31"` });
+  });
+});
+
+describe('POST /runrequests response templates', () => {
+  it('answers 202 with the run request id', () => {
+    const result = renderMappingTemplate(responseTemplate('post', '202'), { body: '{}', context: context() });
+
+    expect(result.statusOverride).toBeUndefined();
+    expect(JSON.parse(result.output)).toEqual({ runRequestID: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef', status: 'ACCEPTED' });
+  });
+
+  it.each([
+    ['com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 409, 'a run request with this id already exists'],
+    ['com.amazonaws.dynamodb.v20120810#ThrottlingException', 429, 'too many requests: retry with backoff'],
+    ['com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 429, 'too many requests: retry with backoff'],
+    ['com.amazonaws.dynamodb.v20120810#ValidationException', undefined, 'the run request could not be stored'],
+  ])('maps a DynamoDB %s to %s without echoing its message', (type, status, message) => {
+    const body = JSON.stringify({ __type: type, message: 'Table arn:aws:dynamodb:eu-west-1:111122223333:table/run-requests said no' });
+
+    const result = renderMappingTemplate(responseTemplate('post', '400'), { body, context: context() });
+
+    expect(result.statusOverride).toBe(status);
+    const parsed = JSON.parse(result.output);
+    expect(parsed).toEqual({ message, requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' });
+    expect(result.output).not.toContain('111122223333');
+  });
+
+  it('answers a DynamoDB server error with a retryable JSON error', () => {
+    const result = renderMappingTemplate(responseTemplate('post', '503'), { body: '{"__type":"InternalServerError"}', context: context() });
+
+    expect(JSON.parse(result.output).message).toMatch(/retry later/);
+  });
+});
+
+describe('GET /runrequests/{runRequestID} templates (GetItem)', () => {
+  it('reads the item by the path id, consistently, with the id escaped', () => {
+    const request = JSON.parse(renderMappingTemplate(getTemplate, { params: { path: { runRequestID: `abc"}, "x": "` } }, context: context() }).output);
+
+    expect(request).toEqual({ TableName: 'run-requests', Key: { runRequestID: { S: `abc"}, "x": "` } }, ConsistentRead: true });
+  });
+
+  const item = {
+    runRequestID: { S: 'c6af9ac6' },
+    status: { S: 'FAILED' },
+    processname: { S: 'sample' },
+    clientname: { S: `it's "ok"` },
+    receivedAt: { S: '2026-11-23T08:07:01Z' },
+    jobId: { S: 'job-1' },
+    reason: { S: 'Essential container in task exited' },
+    exitCode: { N: '3' },
+    callerIdentity: { S: CALLER },
+    parameters: { M: { secret: { S: 'do not show' } } },
+  };
+
+  it('returns the fields a caller needs and nothing internal', () => {
+    const result = renderMappingTemplate(responseTemplate('get', '200'), { body: JSON.stringify({ Item: item }), context: context() });
+
+    expect(result.statusOverride).toBeUndefined();
+    expect(JSON.parse(result.output)).toEqual({
+      runRequestID: 'c6af9ac6',
+      status: 'FAILED',
+      processname: 'sample',
+      clientname: `it's "ok"`,
+      receivedAt: '2026-11-23T08:07:01Z',
+      jobId: 'job-1',
+      reason: 'Essential container in task exited',
+      exitCode: 3,
+    });
+  });
+
+  it('answers 404 when the item does not exist', () => {
+    const result = renderMappingTemplate(responseTemplate('get', '200'), { body: '{}', context: context() });
+
+    expect(result.statusOverride).toBe(404);
+    expect(JSON.parse(result.output).message).toBe('run request not found');
+  });
+
+  it("answers 404, not the status, to a caller who did not post the request", () => {
+    const other = context({ identity: { userArn: 'arn:aws:iam::111122223333:user/someone-else' } });
+
+    const result = renderMappingTemplate(responseTemplate('get', '200'), { body: JSON.stringify({ Item: item }), context: other });
+
+    expect(result.statusOverride).toBe(404);
+    expect(result.output).not.toContain('FAILED');
+  });
+});
