@@ -110,7 +110,14 @@ describe('ApiIngest (defaults)', () => {
 
     expect(deployment.lifecycle).toEqual({ create_before_destroy: true });
     expect(deployment.triggers.redeployment).toMatch(/^[0-9a-f]{64}$/);
-    expect(deployment.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_api_gateway_integration\./), expect.stringMatching(/^aws_api_gateway_integration_response\./)]));
+    expect(deployment.depends_on).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^aws_api_gateway_integration\./),
+        expect.stringMatching(/^aws_api_gateway_integration_response\./),
+        expect.stringMatching(/^aws_api_gateway_gateway_response\./),
+        expect.stringMatching(/^aws_api_gateway_model\./),
+      ]),
+    );
   });
 
   it('changes the deployment fingerprint when a route changes', () => {
@@ -157,6 +164,9 @@ describe('ApiIngest (options)', () => {
     const role = roleNamed(json, 'apigw-account');
 
     expect(stage.depends_on).toEqual([expect.stringMatching(/^aws_api_gateway_account\./)]);
+    expect(onlyResource(json, 'aws_api_gateway_account').depends_on).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^aws_iam_role\./), expect.stringMatching(/^aws_iam_role_policy\./)]),
+    );
     expect(stage.xray_tracing_enabled).toBe(true);
     expect(onlyResource(json, 'aws_dynamodb_table').deletion_protection_enabled).toBe(false);
     const wildcard = role.statements.filter((s) => s.resources.includes('*'));

@@ -36,7 +36,8 @@ export class ApiGatewayAccountLogging extends Construct {
     ]);
     this.resource = new ApiGatewayAccount(this, 'account', {
       cloudwatchRoleArn: role.roleArn,
-      dependsOn: [role.resource],
+      // API Gateway checks the role when the setting is saved: its policy must be in place.
+      dependsOn: [role.resource, ...role.policies],
     });
     this.roleArn = role.roleArn;
   }

@@ -158,13 +158,16 @@ export class ApiIngest extends Construct {
       validateRequestBody: false,
       validateRequestParameters: true,
     });
+    const routeResources: TerraformResource[] = [model, bodyValidator, paramValidator];
     for (const responseType of ['BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS']) {
-      new ApiGatewayGatewayResponse(this, `response-${responseType.toLowerCase()}`, {
+      const gatewayResponse = new ApiGatewayGatewayResponse(this, `response-${responseType.toLowerCase()}`, {
         restApiId: api.id,
         responseType,
         statusCode: '400',
         responseTemplates: { 'application/json': VALIDATION_ERROR_RESPONSE },
       });
+      // Gateway responses, like routes, take effect only with a new deployment.
+      routeResources.push(gatewayResponse);
     }
 
     const collection = new ApiGatewayResource(this, 'collection', {
@@ -180,7 +183,6 @@ export class ApiIngest extends Construct {
 
     const apiKeyRequired = authorization === 'API_KEY';
     const methodAuthorization = authorization === 'AWS_IAM' ? 'AWS_IAM' : 'NONE';
-    const routeResources: TerraformResource[] = [];
 
     // POST /runrequests -> PutItem
     const post = new ApiGatewayMethod(this, 'post', {
