@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ApiGatewayAccountLogging, ApiIngest } from './modules/api-ingest';
 import { BatchEnvironment, ComputeType } from './modules/batch-env';
 import { MinimalNetwork } from './modules/network';
-import { PlaceholderStateMachine } from './modules/placeholder-state-machine';
+import { Orchestration } from './modules/orchestration';
 import { LOG_RETENTION_DAYS } from './modules/shared/naming';
 import { StreamTrigger } from './modules/stream-trigger';
 
@@ -37,6 +37,8 @@ export interface BatchGatewayConfig {
   readonly manageApiGatewayAccount: boolean;
   /** Value of the `Environment` default tag. */
   readonly environment: string;
+  /** Days a finished run request stays in the table. */
+  readonly finishedRetentionDays: number;
 }
 
 const flag = z.enum(['1', 'true', '0', 'false', '']).transform((v) => v === '1' || v === 'true');
@@ -69,6 +71,7 @@ const envSchema = z
     BATCH_GATEWAY_THROTTLE_BURST: positiveInt.default(100),
     BATCH_GATEWAY_TRACING: flag.default(false),
     BATCH_GATEWAY_MANAGE_APIGW_ACCOUNT: flag.default(true),
+    BATCH_GATEWAY_FINISHED_RETENTION_DAYS: positiveInt.max(3650).default(90),
     BATCH_GATEWAY_ENVIRONMENT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short tag value').default('dev'),
   })
   .superRefine((env, ctx) => {
@@ -113,14 +116,16 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     tracing: e.BATCH_GATEWAY_TRACING,
     manageApiGatewayAccount: e.BATCH_GATEWAY_MANAGE_APIGW_ACCOUNT,
     environment: e.BATCH_GATEWAY_ENVIRONMENT,
+    finishedRetentionDays: e.BATCH_GATEWAY_FINISHED_RETENTION_DAYS,
   };
 }
 
-/** The default stack: REST ingest, stream trigger, state machine, Batch environment. */
+/** The default stack: REST ingest, stream trigger, orchestration state machine, Batch environment. */
 export class BatchGatewayStack extends TerraformStack {
   public readonly ingest: ApiIngest;
   public readonly batch: BatchEnvironment;
   public readonly trigger: StreamTrigger;
+  public readonly orchestration: Orchestration;
 
   constructor(scope: Construct, id: string, config: BatchGatewayConfig) {
     super(scope, id);
@@ -173,10 +178,18 @@ export class BatchGatewayStack extends TerraformStack {
       ],
     });
 
-    const stateMachine = new PlaceholderStateMachine(this, 'placeholder-orchestration');
+    this.orchestration = new Orchestration(this, 'orchestration', {
+      table: this.ingest.table,
+      routes: {
+        sample: { target: this.batch.jobTarget('sample'), maxRunTimeSeconds: 3600, terminateOnTimeout: true },
+      },
+      finishedRetentionDays: config.finishedRetentionDays,
+      logRetentionDays: config.logRetentionDays,
+      tracing: config.tracing,
+    });
     this.trigger = new StreamTrigger(this, 'trigger', {
       table: this.ingest.table,
-      stateMachine,
+      stateMachine: this.orchestration,
       logRetentionDays: config.logRetentionDays,
       tracing: config.tracing,
     });
@@ -186,7 +199,7 @@ export class BatchGatewayStack extends TerraformStack {
     new TerraformOutput(this, 'run_requests_table_name', { value: this.ingest.table.tableName });
     new TerraformOutput(this, 'job_queue_arn', { value: this.batch.jobQueueArn });
     new TerraformOutput(this, 'stream_dead_letter_queue_url', { value: this.trigger.deadLetterQueueUrl, description: 'Stream batches that failed every retry' });
-    new TerraformOutput(this, 'state_machine_arn', { value: stateMachine.stateMachineArn });
+    new TerraformOutput(this, 'state_machine_arn', { value: this.orchestration.stateMachineArn });
     if (this.ingest.apiKeyId) new TerraformOutput(this, 'api_key_id', { value: this.ingest.apiKeyId });
   }
 }

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack } from 'cdktf';
-import { ApiIngest, BatchEnvironment, ExistingRunRequestsTable, PlaceholderStateMachine, RunRequestsTable, ServiceRole, StreamTrigger } from '../../modules';
+import { ApiIngest, BatchEnvironment, ExistingRunRequestsTable, Orchestration, RunRequestsTable, ServiceRole, StreamTrigger } from '../../modules';
 import { initAndValidate } from '../../scripts/lib/terraform';
 import { resourcesOf, rolesOf, Synthesized, synthStack } from '../helpers/synth';
 
@@ -48,9 +48,18 @@ function compose(stack: TerraformStack): void {
         { name: 'billing', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['true'], vcpu: 1, memoryMiB: 2048 },
       ],
     });
-    const machine = new PlaceholderStateMachine(stack, 'machine');
-    new StreamTrigger(stack, 'orders-trigger', { table: ingestA.table, stateMachine: machine });
-    new StreamTrigger(stack, 'billing-trigger', { table: ingestB.table, stateMachine: machine });
+    // One state machine per table: each writes statuses back to its own table.
+    const ordersMachine = new Orchestration(stack, 'orders-orchestration', {
+      table: ingestA.table,
+      routes: { orders: { target: batch.jobTarget('orders') }, 'orders.v2': { target: batch.jobTarget('orders'), parameters: { version: '2' } } },
+      defaultRoute: 'orders',
+    });
+    const billingMachine = new Orchestration(stack, 'billing-orchestration', {
+      table: ingestB.table,
+      routes: { billing: { target: batch.jobTarget('billing'), maxRunTimeSeconds: 600, polling: { initialSeconds: 5, maxSeconds: 60 } } },
+    });
+    new StreamTrigger(stack, 'orders-trigger', { table: ingestA.table, stateMachine: ordersMachine });
+    new StreamTrigger(stack, 'billing-trigger', { table: ingestB.table, stateMachine: billingMachine });
     const operator = new ServiceRole(stack, 'operator', { servicePrincipal: 'lambda.amazonaws.com' });
     batch.grantSubmitJob(operator, ['orders']);
     batch.grantDescribeJobs(operator);

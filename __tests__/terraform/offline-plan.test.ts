@@ -49,6 +49,6 @@ describe('default stack, offline terraform', () => {
     expect(text).toContain('POST /runrequests  (auth: AWS_IAM)');
     expect(text).toContain('GET /runrequests/{runRequestID}  (auth: AWS_IAM)');
     expect(text).toMatch(/batch-gateway-ingest-integration {2}\(assumed by apigateway\.amazonaws\.com\)\n {4}Allow dynamodb:PutItem, dynamodb:GetItem on aws_dynamodb_table\.ingest_table\.arn/);
-    expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.placeholder-orchestration_state-machine.arn');
+    expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.orchestration_state-machine.arn');
   });
 });

@@ -48,3 +48,30 @@ export interface RunRequest {
 export const RUN_REQUEST_KEY = 'runRequestID';
 /** TTL attribute (epoch seconds) set once a request is finished, so old requests expire. */
 export const RUN_REQUEST_TTL_ATTRIBUTE = 'expiresAt';
+
+/** In-flight statuses in the order one Batch attempt moves through them. */
+const IN_FLIGHT_ORDER: Partial<Record<RunRequestStatus, number>> = {
+  ACCEPTED: 0,
+  SUBMITTED: 1,
+  PENDING: 2,
+  RUNNABLE: 3,
+  STARTING: 4,
+  RUNNING: 5,
+};
+
+/** Progress of every terminal status: above any attempt, so nothing overwrites an outcome. */
+export const TERMINAL_PROGRESS = 1_000_000;
+
+/**
+ * A number that only grows as a run request moves on (attempt first, then status), stored with
+ * each status so that a conditional write never lets an older status replace a newer one, even
+ * when a retried Batch attempt goes from RUNNING back to RUNNABLE.
+ */
+export function statusProgress(status: RunRequestStatus, attempt = 0): number {
+  if (TERMINAL_STATUSES.includes(status)) return TERMINAL_PROGRESS;
+  return attempt * 10 + (IN_FLIGHT_ORDER[status] ?? 0);
+}
+
+export function isTerminal(status: RunRequestStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}

@@ -10,8 +10,8 @@ export interface IRunRequestsTable {
   readonly tableArn: string;
   /** ARN of the table's stream (new images). */
   readonly streamArn: string;
-  /** Lets `grantee` read and update items (status write-back). No deletes, no scans. */
-  grantReadWriteItems(grantee: IGrantable): void;
+  /** Lets `grantee` read an item and update its status (write-back). No puts, deletes or scans. */
+  grantUpdateStatus(grantee: IGrantable): void;
   /** Lets `grantee` read the stream (what a stream-triggered Lambda needs). */
   grantStreamRead(grantee: IGrantable): void;
 }
@@ -62,15 +62,18 @@ export class RunRequestsTable extends Construct implements IRunRequestsTable {
     this.streamArn = this.resource.streamArn;
   }
 
-  public grantReadWriteItems(grantee: IGrantable): void {
-    grantee.addToPolicy('run-requests-items', [
-      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [this.tableArn] },
-    ]);
+  public grantUpdateStatus(grantee: IGrantable): void {
+    grantUpdateStatus(grantee, this.tableArn);
   }
 
   public grantStreamRead(grantee: IGrantable): void {
     grantStreamRead(grantee, this.tableArn, this.streamArn);
   }
+}
+
+/** Status write-back: read an item, update it. */
+export function grantUpdateStatus(grantee: IGrantable, tableArn: string): void {
+  grantee.addToPolicy('run-requests-status', [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }]);
 }
 
 /** The stream-read permissions of a stream-triggered Lambda, on one table's stream. */
@@ -105,10 +108,8 @@ export class ExistingRunRequestsTable extends Construct implements IRunRequestsT
     this.streamArn = attrs.streamArn;
   }
 
-  public grantReadWriteItems(grantee: IGrantable): void {
-    grantee.addToPolicy('run-requests-items', [
-      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [this.tableArn] },
-    ]);
+  public grantUpdateStatus(grantee: IGrantable): void {
+    grantUpdateStatus(grantee, this.tableArn);
   }
 
   public grantStreamRead(grantee: IGrantable): void {

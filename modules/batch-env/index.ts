@@ -8,10 +8,22 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { IGrantable, ServiceRole } from '../shared/iam';
-import { assertLiteral, assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
+import { assertLiteral, assertLogRetention, assertProp, fitName, isLiteral, physicalName } from '../shared/naming';
 
 /** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
 export type ComputeType = 'FARGATE' | 'FARGATE_SPOT' | 'EC2' | 'SPOT';
+
+/** A job queue and job definition that a route submits to, with the grants it needs. */
+export interface IJobTarget {
+  /** Job queue ARN. */
+  readonly jobQueue: string;
+  /** Job definition name: SubmitJob takes its latest active revision. */
+  readonly jobDefinition: string;
+  /** SubmitJob (and the tagging and listing that go with it) to this queue with this definition. */
+  grantSubmit(grantee: IGrantable): void;
+  /** DescribeJobs and TerminateJob. */
+  grantMonitor(grantee: IGrantable): void;
+}
 
 /** One job definition: what a route runs. */
 export interface JobDefinitionSpec {
@@ -252,17 +264,33 @@ export class BatchEnvironment extends Construct {
     }
   }
 
+  /** The queue and the job definition `name`, as a route's target. */
+  public jobTarget(name: string): IJobTarget {
+    assertProp(name in this.jobDefinitionNames, `BatchEnvironment.jobTarget: no job definition '${name}' (have ${Object.keys(this.jobDefinitionNames).join(', ')})`);
+    return {
+      jobQueue: this.jobQueueArn,
+      jobDefinition: this.jobDefinitionNames[name],
+      grantSubmit: (grantee) => this.grantSubmitJob(grantee, [name]),
+      grantMonitor: (grantee) => {
+        this.grantDescribeJobs(grantee);
+        this.grantTerminateJob(grantee);
+      },
+    };
+  }
+
   /** `batch:SubmitJob` to this queue with these routes' job definitions (any revision). */
   public grantSubmitJob(grantee: IGrantable, routes: string[] = Object.keys(this.jobDefinitionArnPrefixes)): void {
     const unknown = routes.filter((r) => !(r in this.jobDefinitionArnPrefixes));
     assertProp(unknown.length === 0, `BatchEnvironment.grantSubmitJob: unknown routes ${unknown.join(', ')}`);
-    grantee.addToPolicy(`batch-submit-${this.node.id}`, [
+    grantee.addToPolicy(fitName(`batch-submit-${this.node.id}-${[...routes].sort().join('-')}`, 128), [
       {
         actions: ['batch:SubmitJob'],
         resources: [this.jobQueueArn, ...routes.map((r) => `${this.jobDefinitionArnPrefixes[r]}:*`)],
       },
       // Tags given to SubmitJob are authorized on the new job itself.
       { actions: ['batch:TagResource'], resources: [this.jobArnPattern()] },
+      // ListJobs (finding a job a crashed attempt submitted) supports no resource-level permissions.
+      { actions: ['batch:ListJobs'], resources: ['*'] },
     ]);
   }
 
@@ -281,9 +309,11 @@ export class BatchEnvironment extends Construct {
     ]);
   }
 
-  /** Every job of this account and region, derived from the queue's ARN (no lookup). */
+  private jobArns?: string;
+  /** Every job of this account and region, derived from the queue's ARN (no lookup); one token, so grants compare equal. */
   private jobArnPattern(): string {
-    return Fn.replace(this.jobQueueArn, '/job-queue/.*$/', 'job/*');
+    this.jobArns ??= Fn.replace(this.jobQueueArn, '/job-queue/.*$/', 'job/*');
+    return this.jobArns;
   }
 
   private instanceProfileArn?: string;

@@ -62,7 +62,8 @@ export class ServiceRole extends Construct implements IGrantable {
   }
 
   public addToPolicy(id: string, statements: PolicyStatement[]): void {
-    this.policies.push(addInlinePolicy(this, id, this.role.name, statements));
+    const policy = addInlinePolicy(this, id, this.role.name, statements);
+    if (!this.policies.includes(policy)) this.policies.push(policy);
   }
 
   /** The underlying resource, for `dependsOn`. */
@@ -87,7 +88,19 @@ export class ImportedRole extends Construct implements IGrantable {
   }
 }
 
+/**
+ * Adds the policy `id` once: a second grant of the same id with the same statements is a no-op
+ * (two routes on one queue grant the same thing); with other statements it is a bug.
+ */
 function addInlinePolicy(scope: Construct, id: string, roleName: string, statements: PolicyStatement[]): IamRolePolicy {
+  const existing = scope.node.tryFindChild(`${id}-policy`) as IamRolePolicy | undefined;
+  if (existing) {
+    const granted = grantedStatements.get(existing);
+    if (JSON.stringify(granted) !== JSON.stringify(statements)) {
+      throw new Error(`${scope.node.path}: policy '${id}' was already granted with other statements`);
+    }
+    return existing;
+  }
   const doc = new DataAwsIamPolicyDocument(scope, `${id}-document`, {
     statement: statements.map((s) => ({
       sid: s.sid,
@@ -97,5 +110,9 @@ function addInlinePolicy(scope: Construct, id: string, roleName: string, stateme
       condition: s.conditions,
     })),
   });
-  return new IamRolePolicy(scope, `${id}-policy`, { name: id, role: roleName, policy: doc.json });
+  const policy = new IamRolePolicy(scope, `${id}-policy`, { name: id, role: roleName, policy: doc.json });
+  grantedStatements.set(policy, statements);
+  return policy;
 }
+
+const grantedStatements = new WeakMap<IamRolePolicy, PolicyStatement[]>();

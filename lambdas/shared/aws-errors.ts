@@ -1,0 +1,81 @@
+/**
+ * Errors the orchestration handlers surface to Step Functions under stable names, so that the
+ * state machine's Retry and Catch match on names rather than on SDK internals.
+ */
+
+/** An AWS API still throttled after the SDK's own retries: Step Functions retries with backoff and jitter. */
+export class ThrottledError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ThrottledError';
+  }
+}
+
+/** A Batch server-side error (`ServerException`): transient, retried by the state machine. */
+export class BatchServerError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BatchServerError';
+  }
+}
+
+/** Any other AWS 5xx: transient, retried by the state machine. */
+export class AwsServiceError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AwsServiceError';
+  }
+}
+
+/** `DescribeJobs` does not know the job id. */
+export class JobNotFoundError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+/** The state handed to a handler does not have the expected shape: a definition bug, not transient. */
+export class InvalidInputError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidInputError';
+  }
+}
+
+/** The error names the state machine retries. */
+export const TRANSIENT_ERROR_NAMES = ['ThrottledError', 'BatchServerError', 'AwsServiceError'] as const;
+
+const THROTTLING_NAMES = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'Throttling',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+export function isThrottling(err: unknown): boolean {
+  const e = err as SdkError;
+  if (THROTTLING_NAMES.has(e?.name ?? '') || e?.$metadata?.httpStatusCode === 429) return true;
+  // Batch reports throttling as a ClientException with this message.
+  return e?.name === 'ClientException' && /too many requests|rate exceeded/i.test(e.message ?? '');
+}
+
+/** Rethrows an AWS SDK error under a stable name when it is transient; otherwise as it is. */
+export function surfaceAwsError(err: unknown, operation: string): never {
+  const e = err as SdkError;
+  if (isThrottling(err)) throw new ThrottledError(`${operation} throttled`, { cause: err });
+  if (e?.name === 'ServerException') throw new BatchServerError(`${operation}: Batch server error`, { cause: err });
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  if (status >= 500 || e?.name === 'InternalServerError' || e?.name === 'ServiceUnavailable') {
+    throw new AwsServiceError(`${operation}: AWS service error (${e?.name ?? status})`, { cause: err });
+  }
+  throw err;
+}

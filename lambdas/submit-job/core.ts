@@ -1,0 +1,153 @@
+/**
+ * Submits the Batch job of one run request, at most once. Before submitting it checks, in
+ * order: the item's recorded jobId (a retried or replayed execution), then the queue for a job
+ * of this request's deterministic name (a previous attempt that submitted but crashed before
+ * recording). Only then does it submit, and it records the jobId under a condition that a
+ * concurrent attempt cannot have recorded another.
+ *
+ * The window that remains: ListJobs is eventually consistent, so an attempt that crashed right
+ * after SubmitJob and is retried within about a second may not see the first job and submit a
+ * second one. The conditional write then keeps the first recorded jobId; the second job is
+ * terminated when its attempt loses that race, but not if the first attempt had crashed before
+ * recording anything.
+ */
+import { BatchClient, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { createHash } from 'node:crypto';
+import { surfaceAwsError } from '../shared/aws-errors';
+import { JobState, SubmitInput } from '../shared/orchestration-state';
+import { waitSecondsFor } from '../shared/polling';
+import { recordStatus, StatusStoreDeps } from '../shared/status-store';
+
+export interface SubmitJobDeps extends StatusStoreDeps {
+  readonly batch: BatchClient;
+}
+
+const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/**
+ * A valid Batch job name, unique per run request: `<route>-<runRequestID>` when that is already
+ * valid, else the sanitized form cut to fit with a hash of the original, so that two requests
+ * never share a name.
+ */
+export function jobNameFor(routeName: string, runRequestID: string): string {
+  const plain = `${routeName}-${runRequestID}`;
+  if (JOB_NAME.test(plain)) return plain;
+  const hash = createHash('sha256').update(plain).digest('hex').slice(0, 12);
+  const clean = plain.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  return `${clean.slice(0, 128 - hash.length - 1) || 'job'}-${hash}`;
+}
+
+/** Batch tag values allow letters, digits, spaces and `+ - = . _ : / @`, up to 256 characters. */
+function tagValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
+}
+
+interface RecordedJob {
+  jobId?: string;
+  jobName?: string;
+  submittedAtEpochS?: number;
+  status?: string;
+}
+
+async function readRecordedJob(input: SubmitInput, deps: SubmitJobDeps): Promise<RecordedJob> {
+  try {
+    const out = await deps.ddb.send(
+      new GetItemCommand({
+        TableName: deps.tableName,
+        Key: marshall({ runRequestID: input.runRequestID }),
+        ConsistentRead: true,
+        ProjectionExpression: 'jobId, jobName, submittedAtEpochS, #status',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    );
+    return out.Item ? (unmarshall(out.Item) as RecordedJob) : {};
+  } catch (err) {
+    return surfaceAwsError(err, 'GetItem');
+  }
+}
+
+async function findSubmittedJob(jobQueue: string, jobName: string, deps: SubmitJobDeps): Promise<{ jobId: string; createdAt?: number } | undefined> {
+  try {
+    const out = await deps.batch.send(new ListJobsCommand({ jobQueue, filters: [{ name: 'JOB_NAME', values: [jobName] }] }));
+    const jobs = [...(out.jobSummaryList ?? [])].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+    const first = jobs.find((j) => j.jobName === jobName && j.jobId);
+    return first ? { jobId: first.jobId!, createdAt: first.createdAt } : undefined;
+  } catch (err) {
+    return surfaceAwsError(err, 'ListJobs');
+  }
+}
+
+function jobState(input: SubmitInput, jobId: string, jobName: string, submittedAtEpochS: number, alreadySubmitted: boolean): JobState {
+  const deadlineEpochS = submittedAtEpochS + input.route.maxRunTimeSeconds;
+  return {
+    jobId,
+    jobName,
+    status: 'SUBMITTED',
+    submittedAtEpochS,
+    deadlineEpochS,
+    pollCount: 0,
+    waitSeconds: waitSecondsFor(0, input.route.polling, deadlineEpochS - submittedAtEpochS),
+    attempts: 0,
+    alreadySubmitted,
+  };
+}
+
+export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promise<JobState> {
+  const recorded = await readRecordedJob(input, deps);
+  if (recorded.jobId) {
+    const submittedAt = recorded.submittedAtEpochS ?? Math.floor(deps.now() / 1000);
+    return jobState(input, recorded.jobId, recorded.jobName ?? jobNameFor(input.route.name, input.runRequestID), submittedAt, true);
+  }
+
+  const jobName = jobNameFor(input.route.name, input.runRequestID);
+  const nowS = Math.floor(deps.now() / 1000);
+  const found = await findSubmittedJob(input.route.jobQueue, jobName, deps);
+  let jobId: string;
+  let submittedAtEpochS = nowS;
+  if (found) {
+    jobId = found.jobId;
+    if (found.createdAt) submittedAtEpochS = Math.floor(found.createdAt / 1000);
+  } else {
+    try {
+      const out = await deps.batch.send(
+        new SubmitJobCommand({
+          jobName,
+          jobQueue: input.route.jobQueue,
+          jobDefinition: input.route.jobDefinition,
+          // The request's parameters override the route's defaults.
+          parameters: { ...input.route.parameters, ...(input.parameters ?? {}) },
+          tags: { runRequestID: tagValue(input.runRequestID), route: tagValue(input.route.name) },
+          propagateTags: true,
+        }),
+      );
+      jobId = out.jobId!;
+    } catch (err) {
+      return surfaceAwsError(err, 'SubmitJob');
+    }
+  }
+
+  const recordedNow = await recordStatus(
+    { runRequestID: input.runRequestID, status: 'SUBMITTED', jobId, jobName, submittedAtEpochS },
+    deps,
+    jobId,
+  );
+  if (!recordedNow) {
+    // Another attempt recorded first: keep its job, and cancel ours if it is a different one.
+    const winner = await readRecordedJob(input, deps);
+    if (winner.jobId && winner.jobId !== jobId) {
+      await terminateDuplicate(jobId, deps);
+      return jobState(input, winner.jobId, winner.jobName ?? jobName, winner.submittedAtEpochS ?? submittedAtEpochS, true);
+    }
+  }
+  return jobState(input, jobId, jobName, submittedAtEpochS, Boolean(found));
+}
+
+async function terminateDuplicate(jobId: string, deps: SubmitJobDeps): Promise<void> {
+  try {
+    await deps.batch.send(new TerminateJobCommand({ jobId, reason: 'batch-gateway: duplicate submission of a run request' }));
+  } catch (err) {
+    surfaceAwsError(err, 'TerminateJob');
+  }
+}

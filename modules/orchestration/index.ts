@@ -1,0 +1,192 @@
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
+import { Construct } from 'constructs';
+import { DEFAULT_POLLING, PollingSchedule } from '../../lambdas/shared/polling';
+import { IRunRequestsTable } from '../api-ingest/table';
+import { IJobTarget } from '../batch-env';
+import { IGrantable, ServiceRole } from '../shared/iam';
+import { LambdaFunction } from '../shared/lambda-function';
+import { assertLogRetention, assertProp, physicalName } from '../shared/naming';
+import { grantStartExecution, IStateMachine } from '../shared/state-machine';
+import { buildDefinition, RouteState } from './definition';
+
+export * from './definition';
+
+/** Where a run request's job runs, and its limits. */
+export interface OrchestrationRoute {
+  /** Job queue and job definition (e.g. `batchEnvironment.jobTarget('sample')`). */
+  readonly target: IJobTarget;
+  /** Job parameters the request's own parameters override. @default {} */
+  readonly parameters?: Record<string, string>;
+  /** From submission to the end of the run: past it the request is TIMED_OUT. @default 86400 (24 h) */
+  readonly maxRunTimeSeconds?: number;
+  /** Terminate the Batch job when the maximum run time passes. @default false */
+  readonly terminateOnTimeout?: boolean;
+  /** Polling schedule; unset fields take the default. @default 30 s, x1.5, at most 240 s */
+  readonly polling?: Partial<PollingSchedule>;
+}
+
+export interface OrchestrationProps {
+  /** The run-requests table the statuses are written to. */
+  readonly table: IRunRequestsTable;
+  /** Routes by processname (`[A-Za-z0-9][A-Za-z0-9_.-]*`, as the API accepts). */
+  readonly routes: Record<string, OrchestrationRoute>;
+  /** Route for a processname that matches none. @default - such requests end REJECTED */
+  readonly defaultRoute?: string;
+  /** Days a finished request stays in the table (its TTL). @default 90 */
+  readonly finishedRetentionDays?: number;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** State machine log level. @default 'ERROR' */
+  readonly logLevel?: 'ALL' | 'ERROR' | 'FATAL' | 'OFF';
+  /** Log execution input and output (request fields). @default false */
+  readonly logExecutionData?: boolean;
+  /** @default false */
+  readonly tracing?: boolean;
+}
+
+const FUNCTION_TIMEOUT_SECONDS = 60;
+
+/**
+ * The Standard state machine that runs each accepted run request to its end, with the
+ * `submit-job`, `poll-job` and `record-status` Lambdas it invokes.
+ */
+export class Orchestration extends Construct implements IStateMachine {
+  public readonly stateMachineArn: string;
+  public readonly stateMachineName: string;
+  public readonly logGroupName: string;
+  public readonly submitJobFunction: LambdaFunction;
+  public readonly pollJobFunction: LambdaFunction;
+  public readonly recordStatusFunction: LambdaFunction;
+  /** The definition as synthesized (ARNs are Terraform references). */
+  public readonly definition: ReturnType<typeof buildDefinition>;
+  public readonly routeNames: string[];
+
+  constructor(scope: Construct, id: string, props: OrchestrationProps) {
+    super(scope, id);
+    const routeNames = Object.keys(props.routes);
+    const retentionDays = props.finishedRetentionDays ?? 90;
+    assertProp(routeNames.length > 0, 'Orchestration: routes must name at least one route');
+    for (const name of routeNames) {
+      assertProp(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name), `Orchestration: route name '${name}' must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63} (a processname)`);
+    }
+    assertProp(props.defaultRoute === undefined || routeNames.includes(props.defaultRoute), `Orchestration: defaultRoute '${props.defaultRoute}' is not one of the routes (${routeNames.join(', ')})`);
+    assertProp(Number.isInteger(retentionDays) && retentionDays >= 1, `Orchestration: finishedRetentionDays must be a whole number >= 1 (got ${retentionDays})`);
+    assertLogRetention(props.logRetentionDays ?? 30, 'Orchestration');
+    const routes = routeNames.map((name) => routeState(name, props.routes[name]));
+    this.routeNames = routeNames;
+
+    const environment = { TABLE_NAME: props.table.tableName, FINISHED_RETENTION_DAYS: String(retentionDays) };
+    const fn = (fid: string, bundle: string, description: string) =>
+      new LambdaFunction(this, fid, {
+        bundle,
+        description,
+        environment: { ...environment, POWERTOOLS_SERVICE_NAME: bundle },
+        timeoutSeconds: FUNCTION_TIMEOUT_SECONDS,
+        logRetentionDays: props.logRetentionDays,
+        tracing: props.tracing,
+      });
+    this.submitJobFunction = fn('submit-job', 'submit-job', 'Submits the Batch job of a run request, at most once');
+    this.pollJobFunction = fn('poll-job', 'poll-job', 'Polls a Batch job and records its status changes');
+    this.recordStatusFunction = fn('record-status', 'record-status', 'Records REJECTED and FAILED outcomes decided by the state machine');
+    for (const f of [this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction]) {
+      props.table.grantUpdateStatus(f.role);
+    }
+    const seenTargets = new Set<IJobTarget>();
+    for (const name of routeNames) {
+      const target = props.routes[name].target;
+      if (seenTargets.has(target)) continue;
+      seenTargets.add(target);
+      target.grantSubmit(this.submitJobFunction.role);
+      target.grantMonitor(this.pollJobFunction.role);
+    }
+
+    const logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/vendedlogs/states/${physicalName(this, '', 200)}`,
+      retentionInDays: props.logRetentionDays ?? 30,
+    });
+    this.logGroupName = logGroup.name;
+
+    const role = new ServiceRole(this, 'role', {
+      servicePrincipal: 'states.amazonaws.com',
+      roleName: physicalName(this, 'role'),
+      description: 'Runs the batch-gateway orchestration state machine',
+    });
+    role.addToPolicy('invoke-functions', [
+      {
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction].flatMap((f) => [f.functionArn, `${f.functionArn}:*`]),
+      },
+    ]);
+    role.addToPolicy('logs-delivery', [
+      {
+        // CloudWatch Logs delivery APIs support no resource-level permissions.
+        actions: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        resources: ['*'],
+      },
+    ]);
+    if (props.tracing) {
+      // X-Ray trace APIs support no resource-level permissions.
+      role.addToPolicy('xray', [{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], resources: ['*'] }]);
+    }
+
+    this.definition = buildDefinition({
+      routes,
+      defaultRoute: props.defaultRoute,
+      functions: {
+        submitJob: this.submitJobFunction.functionArn,
+        pollJob: this.pollJobFunction.functionArn,
+        recordStatus: this.recordStatusFunction.functionArn,
+      },
+      taskTimeoutSeconds: FUNCTION_TIMEOUT_SECONDS + 30,
+    });
+    const machine = new SfnStateMachine(this, 'state-machine', {
+      name: physicalName(this, '', 80),
+      type: 'STANDARD',
+      roleArn: role.roleArn,
+      definition: JSON.stringify(this.definition, null, 2),
+      loggingConfiguration: {
+        logDestination: `${logGroup.arn}:*`,
+        level: props.logLevel ?? 'ERROR',
+        includeExecutionData: props.logExecutionData ?? false,
+      },
+      tracingConfiguration: { enabled: props.tracing ?? false },
+      // Step Functions checks the role's permissions when the machine is created.
+      dependsOn: [role.resource, ...role.policies],
+    });
+    this.stateMachineArn = machine.arn;
+    this.stateMachineName = machine.name;
+  }
+
+  public grantStartExecution(grantee: IGrantable): void {
+    grantStartExecution(grantee, this.stateMachineArn);
+  }
+}
+
+function routeState(name: string, route: OrchestrationRoute): RouteState {
+  const polling = { ...DEFAULT_POLLING, ...(route.polling ?? {}) };
+  const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 86400;
+  const where = `Orchestration route '${name}'`;
+  assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 60 && maxRunTimeSeconds <= 365 * 86400, `${where}: maxRunTimeSeconds must be a whole number from 60 to one year (got ${maxRunTimeSeconds})`);
+  assertProp(polling.initialSeconds >= 1 && polling.initialSeconds <= polling.maxSeconds, `${where}: polling.initialSeconds must be 1..maxSeconds (got ${polling.initialSeconds}, maxSeconds ${polling.maxSeconds})`);
+  assertProp(polling.multiplier >= 1 && polling.multiplier <= 10, `${where}: polling.multiplier must be 1..10 (got ${polling.multiplier})`);
+  assertProp(polling.maxSeconds <= 3600, `${where}: polling.maxSeconds must be at most 3600 (got ${polling.maxSeconds})`);
+  return {
+    name,
+    jobQueue: route.target.jobQueue,
+    jobDefinition: route.target.jobDefinition,
+    parameters: route.parameters ?? {},
+    maxRunTimeSeconds,
+    terminateOnTimeout: route.terminateOnTimeout ?? false,
+    polling,
+  };
+}
