@@ -5,7 +5,10 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { lambdaNames } from './build.mjs';
+
+const require = createRequire(import.meta.url);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -35,4 +38,16 @@ for (const name of lambdaNames()) {
     Number(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, AWS_REGION: 'us-east-1' } })),
   );
   console.log(`  ${name.padEnd(20)} ${`${(size / 1024).toFixed(0)} KB`.padStart(9)} ${`${(gzip / 1024).toFixed(0)} KB`.padStart(9)} ${`${median(requireTimes).toFixed(0)} ms`.padStart(22)}`);
+}
+
+// Polling cost per job: our default schedule against the original fixed 60-second poll.
+const { pollingCost, FIXED_60_SECONDS } = require(path.join(root, 'dist', 'app', 'scripts', 'lib', 'polling-cost.js'));
+const { DEFAULT_POLLING } = require(path.join(root, 'dist', 'app', 'lambdas', 'shared', 'polling.js'));
+console.log(`\nPolling cost per job (default: ${DEFAULT_POLLING.initialSeconds} s x${DEFAULT_POLLING.multiplier} up to ${DEFAULT_POLLING.maxSeconds} s; original: every 60 s):`);
+console.log(`  ${'job'.padEnd(6)} ${'schedule'.padEnd(9)} ${'DescribeJobs'.padStart(12)} ${'Lambda calls'.padStart(12)} ${'transitions'.padStart(11)} ${'history events'.padStart(14)} ${'worst delay'.padStart(11)}`);
+for (const [label, seconds] of [['1 min', 60], ['1 h', 3600], ['24 h', 86400]]) {
+  for (const [name, schedule] of [['default', DEFAULT_POLLING], ['fixed 60', FIXED_60_SECONDS]]) {
+    const c = pollingCost(seconds, schedule);
+    console.log(`  ${label.padEnd(6)} ${name.padEnd(9)} ${String(c.describeJobsCalls).padStart(12)} ${String(c.lambdaInvocations).padStart(12)} ${String(c.stateTransitions).padStart(11)} ${String(c.historyEvents).padStart(14)} ${`${c.worstCaseDelaySeconds} s`.padStart(11)}`);
+  }
 }
