@@ -287,6 +287,9 @@ export class BatchEnvironment extends Construct {
         actions: ['batch:SubmitJob'],
         resources: [this.jobQueueArn, ...routes.map((r) => `${this.jobDefinitionArnPrefixes[r]}:*`)],
       },
+    ]);
+    // Once per grantee, whatever the number of routes: the role's inline policies stay small.
+    grantee.addToPolicy(`batch-submit-support-${this.node.id}`, [
       // Tags given to SubmitJob are authorized on the new job itself.
       { actions: ['batch:TagResource'], resources: [this.jobArnPattern()] },
       // ListJobs (finding a job a crashed attempt submitted) supports no resource-level permissions.

@@ -130,12 +130,17 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
       ResultPath: '$.outcome',
       Next: STATE.recordRejection,
     },
-    [STATE.rejectUnknown]: {
-      Type: 'Pass',
-      Parameters: { status: 'REJECTED', 'reason.$': "States.Format('no route for processname {}', $.processname)" },
-      ResultPath: '$.outcome',
-      Next: STATE.recordRejection,
-    },
+    // Only reachable without a default route: Step Functions refuses unreachable states.
+    ...(props.defaultRoute === undefined
+      ? {
+          [STATE.rejectUnknown]: {
+            Type: 'Pass',
+            Parameters: { status: 'REJECTED', 'reason.$': "States.Format('no route for processname {}', $.processname)" },
+            ResultPath: '$.outcome',
+            Next: STATE.recordRejection,
+          },
+        }
+      : {}),
     [STATE.recordRejection]: task(props.functions.recordStatus, STATE.rejected, {
       Parameters: { 'runRequestID.$': '$.runRequestID', 'status.$': '$.outcome.status', 'reason.$': '$.outcome.reason' },
       ResultPath: '$.outcome',
