@@ -15,6 +15,7 @@ import {
   AwsServiceError,
   BatchServerError,
   InvalidInputError,
+  isNetworkError,
   isThrottling,
   JobNotFoundError,
   surfaceAwsError,
@@ -34,10 +35,10 @@ function fixture<T = Record<string, unknown>>(name: string): T {
 
 const TABLE_NAME = 'batch-gateway-run-requests';
 const RUN_REQUEST_ID = '6c1b5e0a-3f5d-4f7e-9a53-2b8e1f0c4d21';
-// 2024-06-10T06:15:00.750Z: a fixed clock with a fractional second, so flooring to epoch seconds shows.
-const NOW_MS = Date.UTC(2024, 5, 10, 6, 15, 0, 750);
-const NOW_ISO = '2024-06-10T06:15:00.750Z';
-const NOW_S = 1718000100;
+// 2024-06-10T06:35:00.750Z: a fixed clock with a fractional second, so flooring to epoch seconds shows.
+const NOW_MS = Date.UTC(2024, 5, 10, 6, 35, 0, 750);
+const NOW_ISO = '2024-06-10T06:35:00.750Z';
+const NOW_S = 1718001300;
 const BASE_CONDITION = 'attribute_exists(runRequestID) AND (attribute_not_exists(statusProgress) OR statusProgress < :progress)';
 const BASE_SET =
   'SET #status = :status, statusProgress = :progress, updatedAt = :at, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry)';
@@ -151,6 +152,20 @@ describe('sanitizeReason', () => {
     // Assess
     expect(line).toHaveLength(1024);
     expect(line).toBe(`${'a'.repeat(1023)}…`);
+  });
+
+  test('does not cut a character made of two UTF-16 code units in half', () => {
+    // Prepare: the emoji takes code units 1023 and 1024, right where the cut falls.
+    const reason = `${'a'.repeat(1022)}😀 and more text after the cut`;
+
+    // Act
+    const line = sanitizeReason(reason);
+
+    // Assess
+    expect(line.length).toBeLessThanOrEqual(1024);
+    expect(line.endsWith('…')).toBe(true);
+    // A lone surrogate does not survive UTF-8 (what DynamoDB stores): it comes back as U+FFFD.
+    expect(Buffer.from(line, 'utf8').toString('utf8')).toBe(line);
   });
 });
 
@@ -518,5 +533,21 @@ describe('recordStatus', () => {
 
     // Act & Assess
     await expect(recordStatus({ runRequestID: RUN_REQUEST_ID, status: 'RUNNING' }, storeDeps())).rejects.toThrow(AwsServiceError);
+  });
+});
+
+describe('surfaceAwsError on requests that got no HTTP answer', () => {
+  it.each([
+    [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+    [Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' })],
+  ])('turns %s into a retried AwsServiceError', (err) => {
+    expect(isNetworkError(err)).toBe(true);
+    expect(() => surfaceAwsError(err, 'DescribeJobs')).toThrow(expect.objectContaining({ name: 'AwsServiceError', cause: err }));
+  });
+
+  it('leaves an answered request alone', () => {
+    const answered = Object.assign(new Error('Timeout'), { name: 'TimeoutError', $metadata: { httpStatusCode: 400 } });
+
+    expect(isNetworkError(answered)).toBe(false);
   });
 });

@@ -36,7 +36,7 @@ const JOB_NAME = `sample-${RUN_REQUEST_ID}`;
 const JOB_QUEUE = 'arn:aws:batch:us-east-1:123456789012:job-queue/batch-gateway-default';
 const JOB_ID = '8f2c1d3e-5a6b-4c7d-9e0f-1a2b3c4d5e6f';
 const OTHER_JOB_ID = 'd41e7b2a-93c5-4f08-b6a1-7e5c2d9f0a13';
-// 2024-06-10T06:01:07.300Z: about a minute after the request arrived.
+// 2024-06-10T06:21:07.300Z: about a minute after the request arrived.
 const NOW_MS = 1718000467300;
 const NOW_S = 1718000467;
 const MAX_RUN_TIME_S = 3600;
@@ -453,14 +453,14 @@ describe('jobNameFor', () => {
   });
 
   test.each([
-    ['a UUID, on a route name with a dot (routes allow dots, job names do not)', 'sample.v2', RUN_REQUEST_ID],
-    ['one character too long', 'sample', 'r'.repeat(122)],
-    ['of 400 characters', 'sample', 'req-'.repeat(100)],
-    ['with spaces, slashes and colons', 'sample', 'client a/run:1'],
-    ['with non-ASCII characters', 'sample', 'résumé-✓-报告'],
-    ['made only of disallowed characters', 'sample', ' /?'],
-    ['long, with non-ASCII characters and slashes', 'sample', `${'ü/'.repeat(90)}end`],
-  ])('turns an id %s into a valid, deterministic name of at most 128 characters', (_label, route, id) => {
+    ['a UUID on a route name with a dot (routes allow dots, job names do not)', 'sample.v2', RUN_REQUEST_ID],
+    ['an id one character too long', 'sample', 'r'.repeat(122)],
+    ['an id of 400 characters', 'sample', 'req-'.repeat(100)],
+    ['an id with spaces, slashes and colons', 'sample', 'client a/run:1'],
+    ['an id with non-ASCII characters', 'sample', 'résumé-✓-报告'],
+    ['an id made only of disallowed characters', 'sample', ' /?'],
+    ['a long id with non-ASCII characters and slashes', 'sample', `${'ü/'.repeat(90)}end`],
+  ])('makes a valid, deterministic name of at most 128 characters for %s', (_label, route, id) => {
     // Act
     const first = jobNameFor(route, id);
     const second = jobNameFor(route, id);

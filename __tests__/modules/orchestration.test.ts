@@ -404,13 +404,14 @@ describe('Orchestration (two routes, defaults)', () => {
       const queue = readable(json, 'aws_batch_job_queue', 'queue', 'arn');
       const table = readable(json, 'aws_dynamodb_table', 'table', 'arn');
       const submitFor = (route: string) => allow(['batch:SubmitJob'], [queue, `${readable(json, 'aws_batch_job_definition', `job-${route}`, 'arn_prefix')}:*`]);
-      // Assess: tagging and listing once, whatever the number of routes.
+      // Assess: tagging, listing and cancelling a duplicate once, whatever the number of routes.
       expect(sorted(roleNamed(json, 'test-orchestration-submit-job-role').statements)).toEqual(
         sorted([
           submitFor('hello'),
           submitFor('slow'),
           allow(['batch:TagResource'], [jobArnPattern(json)]),
           allow(['batch:ListJobs'], ['*']),
+          allow(['batch:TerminateJob'], [jobArnPattern(json)]),
           allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]),
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'submit-job_logs', 'arn')}:*`]),
         ]),

@@ -68,13 +68,23 @@ export function isThrottling(err: unknown): boolean {
   return e?.name === 'ClientException' && /too many requests|rate exceeded/i.test(e.message ?? '');
 }
 
+const NETWORK_ERROR_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** A request that never got an HTTP answer (socket reset, timeout): transient. */
+export function isNetworkError(err: unknown): boolean {
+  const e = err as SdkError & { code?: string };
+  if (e?.$metadata?.httpStatusCode) return false;
+  return NETWORK_ERROR_NAMES.has(e?.name ?? '') || NETWORK_ERROR_CODES.has(e?.code ?? '');
+}
+
 /** Rethrows an AWS SDK error under a stable name when it is transient; otherwise as it is. */
 export function surfaceAwsError(err: unknown, operation: string): never {
   const e = err as SdkError;
   if (isThrottling(err)) throw new ThrottledError(`${operation} throttled`, { cause: err });
   if (e?.name === 'ServerException') throw new BatchServerError(`${operation}: Batch server error`, { cause: err });
   const status = e?.$metadata?.httpStatusCode ?? 0;
-  if (status >= 500 || e?.name === 'InternalServerError' || e?.name === 'ServiceUnavailable') {
+  if (status >= 500 || e?.name === 'InternalServerError' || e?.name === 'ServiceUnavailable' || isNetworkError(err)) {
     throw new AwsServiceError(`${operation}: AWS service error (${e?.name ?? status})`, { cause: err });
   }
   throw err;

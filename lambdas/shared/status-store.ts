@@ -42,7 +42,14 @@ const MAX_REASON_LENGTH = 1024;
 export function sanitizeReason(reason: string): string {
   // eslint-disable-next-line no-control-regex
   const line = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return line.length > MAX_REASON_LENGTH ? `${line.slice(0, MAX_REASON_LENGTH - 1)}…` : line;
+  if (line.length <= MAX_REASON_LENGTH) return line;
+  let cut = '';
+  // By code point, so a character of two UTF-16 units is never cut in half.
+  for (const ch of line) {
+    if (cut.length + ch.length > MAX_REASON_LENGTH - 1) break;
+    cut += ch;
+  }
+  return `${cut}…`;
 }
 
 /**

@@ -16,6 +16,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { surfaceAwsError } from '../shared/aws-errors';
+import { logger } from '../shared/logger';
 import { JobState, SubmitInput } from '../shared/orchestration-state';
 import { waitSecondsFor } from '../shared/polling';
 import { recordStatus, StatusStoreDeps } from '../shared/status-store';
@@ -79,7 +80,7 @@ async function findSubmittedJob(jobQueue: string, jobName: string, deps: SubmitJ
   }
 }
 
-function jobState(input: SubmitInput, jobId: string, jobName: string, submittedAtEpochS: number, alreadySubmitted: boolean): JobState {
+function jobState(input: SubmitInput, jobId: string, jobName: string, submittedAtEpochS: number, alreadySubmitted: boolean, nowS: number): JobState {
   const deadlineEpochS = submittedAtEpochS + input.route.maxRunTimeSeconds;
   return {
     jobId,
@@ -88,21 +89,22 @@ function jobState(input: SubmitInput, jobId: string, jobName: string, submittedA
     submittedAtEpochS,
     deadlineEpochS,
     pollCount: 0,
-    waitSeconds: waitSecondsFor(0, input.route.polling, deadlineEpochS - submittedAtEpochS),
+    // A job submitted earlier (replay, adoption) may have little time left.
+    waitSeconds: waitSecondsFor(0, input.route.polling, deadlineEpochS - nowS),
     attempts: 0,
     alreadySubmitted,
   };
 }
 
 export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promise<JobState> {
+  const nowS = Math.floor(deps.now() / 1000);
   const recorded = await readRecordedJob(input, deps);
   if (recorded.jobId) {
-    const submittedAt = recorded.submittedAtEpochS ?? Math.floor(deps.now() / 1000);
-    return jobState(input, recorded.jobId, recorded.jobName ?? jobNameFor(input.route.name, input.runRequestID), submittedAt, true);
+    const submittedAt = recorded.submittedAtEpochS ?? nowS;
+    return jobState(input, recorded.jobId, recorded.jobName ?? jobNameFor(input.route.name, input.runRequestID), submittedAt, true, nowS);
   }
 
   const jobName = jobNameFor(input.route.name, input.runRequestID);
-  const nowS = Math.floor(deps.now() / 1000);
   const found = await findSubmittedJob(input.route.jobQueue, jobName, deps);
   let jobId: string;
   let submittedAtEpochS = nowS;
@@ -138,16 +140,20 @@ export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promis
     const winner = await readRecordedJob(input, deps);
     if (winner.jobId && winner.jobId !== jobId) {
       await terminateDuplicate(jobId, deps);
-      return jobState(input, winner.jobId, winner.jobName ?? jobName, winner.submittedAtEpochS ?? submittedAtEpochS, true);
+      return jobState(input, winner.jobId, winner.jobName ?? jobName, winner.submittedAtEpochS ?? submittedAtEpochS, true, nowS);
     }
   }
-  return jobState(input, jobId, jobName, submittedAtEpochS, Boolean(found));
+  return jobState(input, jobId, jobName, submittedAtEpochS, Boolean(found), nowS);
 }
 
+/**
+ * Best effort: the run goes on with the recorded job whatever happens here, so a failure to
+ * cancel the duplicate is logged (with its job id, for an operator) rather than failing the run.
+ */
 async function terminateDuplicate(jobId: string, deps: SubmitJobDeps): Promise<void> {
   try {
     await deps.batch.send(new TerminateJobCommand({ jobId, reason: 'batch-gateway: duplicate submission of a run request' }));
   } catch (err) {
-    surfaceAwsError(err, 'TerminateJob');
+    logger.error('Could not terminate a duplicate job', { duplicateJobId: jobId, error: err as Error });
   }
 }

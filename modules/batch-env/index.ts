@@ -19,7 +19,7 @@ export interface IJobTarget {
   readonly jobQueue: string;
   /** Job definition name: SubmitJob takes its latest active revision. */
   readonly jobDefinition: string;
-  /** SubmitJob (and the tagging and listing that go with it) to this queue with this definition. */
+  /** SubmitJob (and the tagging, listing and duplicate cancelling that go with it) to this queue with this definition. */
   grantSubmit(grantee: IGrantable): void;
   /** DescribeJobs and TerminateJob. */
   grantMonitor(grantee: IGrantable): void;
@@ -294,6 +294,8 @@ export class BatchEnvironment extends Construct {
       { actions: ['batch:TagResource'], resources: [this.jobArnPattern()] },
       // ListJobs (finding a job a crashed attempt submitted) supports no resource-level permissions.
       { actions: ['batch:ListJobs'], resources: ['*'] },
+      // Cancelling a duplicate that lost the race to be recorded.
+      { actions: ['batch:TerminateJob'], resources: [this.jobArnPattern()] },
     ]);
   }
 

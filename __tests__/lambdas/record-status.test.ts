@@ -1,0 +1,200 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { recordOutcome } from '../../lambdas/record-status/core';
+import { InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
+import { logger } from '../../lambdas/shared/logger';
+import { TERMINAL_PROGRESS } from '../../lambdas/shared/run-request';
+import { StatusStoreDeps } from '../../lambdas/shared/status-store';
+
+const TABLE_NAME = 'batch-gateway-run-requests';
+const RUN_REQUEST_ID = '6c1b5e0a-3f5d-4f7e-9a53-2b8e1f0c4d21';
+// 2024-06-10T06:20:02.480Z: a second after the request arrived (a rejection is decided at once).
+const NOW_MS = 1718000402480;
+const NOW_S = 1718000402;
+const NOW_ISO = '2024-06-10T06:20:02.480Z';
+const RETENTION_DAYS = 90;
+
+const ddbMock = mockClient(DynamoDBClient);
+
+function deps(): StatusStoreDeps {
+  return { ddb: new DynamoDBClient({}), tableName: TABLE_NAME, finishedRetentionDays: RETENTION_DAYS, now: () => NOW_MS };
+}
+
+function sentUpdates() {
+  return ddbMock.commandCalls(UpdateItemCommand).map((call) => {
+    const input = call.args[0].input;
+    return { input, values: unmarshall(input.ExpressionAttributeValues!) };
+  });
+}
+
+beforeEach(() => {
+  ddbMock.reset();
+  ddbMock.on(UpdateItemCommand).resolves({});
+  jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+describe('recordOutcome', () => {
+  test.each([
+    // What 'Record rejection' passes for an unknown processname.
+    ['REJECTED', 'no route for processname nightly-export'],
+    // What 'Record failure' passes when a Task failed after its retries.
+    ['FAILED', 'orchestration error: States.TaskFailed'],
+  ] as const)('writes %s with its reason, terminal progress and TTL', async (status, reason) => {
+    // Prepare
+    const event = { runRequestID: RUN_REQUEST_ID, status, reason };
+
+    // Act
+    const result = await recordOutcome(event, deps());
+
+    // Assess
+    expect(result).toEqual({ status, reason, recorded: true });
+    const updates = sentUpdates();
+    expect(updates).toHaveLength(1);
+    expect(updates[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Key: { runRequestID: { S: RUN_REQUEST_ID } },
+      UpdateExpression:
+        'SET #status = :status, statusProgress = :progress, updatedAt = :at, statusHistory = list_append(if_not_exists(statusHistory, :empty), :entry),' +
+        ' reason = :reason, expiresAt = :expiresAt',
+      ConditionExpression: 'attribute_exists(runRequestID) AND (attribute_not_exists(statusProgress) OR statusProgress < :progress)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: expect.any(Object),
+    });
+    expect(updates[0].values).toEqual({
+      ':status': status,
+      ':progress': TERMINAL_PROGRESS,
+      ':at': NOW_ISO,
+      ':entry': [{ status, at: NOW_ISO, reason }],
+      ':empty': [],
+      ':reason': reason,
+      ':expiresAt': NOW_S + RETENTION_DAYS * 86400,
+    });
+    expect(updates[0].values[':expiresAt']).toBeLessThan(1e11);
+  });
+
+  test('returns recorded: false, without throwing, when the item already holds an outcome', async () => {
+    // Prepare
+    ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } }));
+
+    // Act
+    const result = await recordOutcome({ runRequestID: RUN_REQUEST_ID, status: 'FAILED', reason: 'orchestration error: JobNotFoundError' }, deps());
+
+    // Assess
+    expect(result).toEqual({ status: 'FAILED', reason: 'orchestration error: JobNotFoundError', recorded: false });
+  });
+
+  test('throws ThrottledError when the table is still throttled, so the state machine retries', async () => {
+    // Prepare
+    ddbMock.on(UpdateItemCommand).rejects(new ProvisionedThroughputExceededException({ message: 'Throughput exceeds the current capacity', $metadata: { httpStatusCode: 400 } }));
+
+    // Act & Assess
+    await expect(recordOutcome({ runRequestID: RUN_REQUEST_ID, status: 'REJECTED', reason: 'no route' }, deps())).rejects.toThrow(ThrottledError);
+  });
+
+  test('stores the reason as one bounded line, even if a cause slipped into it', async () => {
+    // Prepare
+    const reason = `orchestration error: Error\n    at submitJob (/var/task/index.js:1:2345)\n${'x'.repeat(2000)}`;
+
+    // Act
+    await recordOutcome({ runRequestID: RUN_REQUEST_ID, status: 'FAILED', reason }, deps());
+
+    // Assess
+    const stored = sentUpdates()[0].values[':reason'] as string;
+    expect(stored).not.toContain('\n');
+    expect(stored).toHaveLength(1024);
+    expect(stored).toMatch(/^orchestration error: Error +at submitJob \(\/var\/task\/index\.js:1:2345\) x+…$/);
+  });
+
+  test.each([
+    ['a status it does not record (SUCCEEDED comes from Batch)', { runRequestID: RUN_REQUEST_ID, status: 'SUCCEEDED', reason: 'x' }, 'status: must be one of REJECTED, FAILED'],
+    ['an unknown status', { runRequestID: RUN_REQUEST_ID, status: 'DONE', reason: 'x' }, 'status: must be one of REJECTED, FAILED'],
+    ['no reason', { runRequestID: RUN_REQUEST_ID, status: 'FAILED' }, 'reason: expected string'],
+    ['an empty reason', { runRequestID: RUN_REQUEST_ID, status: 'FAILED', reason: '' }, 'reason: must be >= 1'],
+    ['no runRequestID', { status: 'REJECTED', reason: 'x' }, 'runRequestID: expected string'],
+  ])('rejects an input with %s, naming the path, and writes nothing', async (_label, event, problem) => {
+    // Act
+    const result = recordOutcome(event, deps());
+
+    // Assess
+    await expect(result).rejects.toThrow(InvalidInputError);
+    await expect(result).rejects.toThrow(`record-status: invalid input: ${problem}`);
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('handler', () => {
+  const ENV_TABLE = 'batch-gateway-test-run-requests';
+  const saved = { ...process.env };
+
+  function lambdaContext(): Context {
+    return {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: 'batch-gateway-record-status',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:batch-gateway-record-status',
+      memoryLimitInMB: '256',
+      awsRequestId: '1b7c3e5a-2d4f-4a6b-9c8d-7e6f5a4b3c2d',
+      logGroupName: '/aws/lambda/batch-gateway-record-status',
+      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
+      getRemainingTimeInMillis: () => 60_000,
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+  }
+
+  /** Loaded after the environment is set: the handler reads it from its module scope on first use. */
+  function loadHandler(): typeof import('../../lambdas/record-status/handler').handler {
+    return (require('../../lambdas/record-status/handler') as typeof import('../../lambdas/record-status/handler')).handler;
+  }
+
+  beforeAll(() => {
+    process.env.TABLE_NAME = ENV_TABLE;
+    process.env.FINISHED_RETENTION_DAYS = '14';
+  });
+
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  beforeEach(() => {
+    jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
+  });
+
+  test('records the outcome in the table and with the retention its environment names', async () => {
+    // Prepare
+    const handler = loadHandler();
+    const event = { runRequestID: RUN_REQUEST_ID, status: 'REJECTED', reason: 'no route for processname nightly-export' };
+
+    // Act
+    const result = await handler(event, lambdaContext());
+
+    // Assess
+    expect(result).toEqual({ status: 'REJECTED', reason: 'no route for processname nightly-export', recorded: true });
+    const updates = sentUpdates();
+    expect(updates).toHaveLength(1);
+    expect(updates[0].input.TableName).toBe(ENV_TABLE);
+    expect(updates[0].values).toMatchObject({ ':status': 'REJECTED', ':at': NOW_ISO, ':expiresAt': NOW_S + 14 * 86400 });
+    expect(logger.info).toHaveBeenCalledWith('Outcome recorded', { runRequestID: RUN_REQUEST_ID, status: 'REJECTED', reason: 'no route for processname nightly-export', recorded: true });
+  });
+
+  test('rejects an invalid status with InvalidInputError', async () => {
+    // Prepare
+    const handler = loadHandler();
+
+    // Act & Assess
+    await expect(handler({ runRequestID: RUN_REQUEST_ID, status: 'TIMED_OUT', reason: 'x' }, lambdaContext())).rejects.toThrow(InvalidInputError);
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+});
