@@ -7,8 +7,11 @@ import { App, CloudBackend, LocalBackend, NamedCloudWorkspace, TerraformOutput, 
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { ApiGatewayAccountLogging, ApiIngest } from './modules/api-ingest';
+import { ArtifactsBucket } from './modules/artifacts';
+import { BarcodeRoute } from './modules/barcode-route';
 import { BatchEnvironment, ComputeType } from './modules/batch-env';
 import { MinimalNetwork } from './modules/network';
+import { Notifications } from './modules/notifications';
 import { Orchestration } from './modules/orchestration';
 import { LOG_RETENTION_DAYS } from './modules/shared/naming';
 import { StreamTrigger } from './modules/stream-trigger';
@@ -39,6 +42,12 @@ export interface BatchGatewayConfig {
   readonly environment: string;
   /** Days a finished run request stays in the table. */
   readonly finishedRetentionDays: number;
+  /** Days an artifact stays in the bucket. */
+  readonly artifactExpirationDays: number;
+  /** Seconds a WebSocket connection is remembered. */
+  readonly connectionTtlSeconds: number;
+  /** Subscribed to the failure topic. */
+  readonly failureEmail?: string;
 }
 
 const flag = z.enum(['1', 'true', '0', 'false', '']).transform((v) => v === '1' || v === 'true');
@@ -72,6 +81,9 @@ const envSchema = z
     BATCH_GATEWAY_TRACING: flag.default(false),
     BATCH_GATEWAY_MANAGE_APIGW_ACCOUNT: flag.default(true),
     BATCH_GATEWAY_FINISHED_RETENTION_DAYS: positiveInt.max(3650).default(90),
+    BATCH_GATEWAY_ARTIFACT_EXPIRATION_DAYS: positiveInt.max(3650).default(1),
+    BATCH_GATEWAY_CONNECTION_TTL_SECONDS: positiveInt.min(60).max(604800).default(3600),
+    BATCH_GATEWAY_FAILURE_EMAIL: z.email('must be an e-mail address').optional(),
     BATCH_GATEWAY_ENVIRONMENT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short tag value').default('dev'),
   })
   .superRefine((env, ctx) => {
@@ -117,15 +129,20 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     manageApiGatewayAccount: e.BATCH_GATEWAY_MANAGE_APIGW_ACCOUNT,
     environment: e.BATCH_GATEWAY_ENVIRONMENT,
     finishedRetentionDays: e.BATCH_GATEWAY_FINISHED_RETENTION_DAYS,
+    artifactExpirationDays: e.BATCH_GATEWAY_ARTIFACT_EXPIRATION_DAYS,
+    connectionTtlSeconds: e.BATCH_GATEWAY_CONNECTION_TTL_SECONDS,
+    failureEmail: e.BATCH_GATEWAY_FAILURE_EMAIL,
   };
 }
 
-/** The default stack: REST ingest, stream trigger, orchestration state machine, Batch environment. */
+/** The default stack: REST ingest, stream trigger, orchestration, Batch environment, notifications, artifacts, barcode route. */
 export class BatchGatewayStack extends TerraformStack {
   public readonly ingest: ApiIngest;
   public readonly batch: BatchEnvironment;
   public readonly trigger: StreamTrigger;
   public readonly orchestration: Orchestration;
+  public readonly artifacts: ArtifactsBucket;
+  public readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, config: BatchGatewayConfig) {
     super(scope, id);
@@ -178,11 +195,24 @@ export class BatchGatewayStack extends TerraformStack {
       ],
     });
 
+    this.artifacts = new ArtifactsBucket(this, 'artifacts', { expirationDays: config.artifactExpirationDays });
+    this.notifications = new Notifications(this, 'notifications', {
+      runRequestsTable: this.ingest.table,
+      connectionTtlSeconds: config.connectionTtlSeconds,
+      failureEmail: config.failureEmail,
+      logRetentionDays: config.logRetentionDays,
+      accountLogging: accountLogging?.resource,
+      tracing: config.tracing,
+    });
+    const barcode = new BarcodeRoute(this, 'barcode', { artifacts: this.artifacts, logRetentionDays: config.logRetentionDays, tracing: config.tracing });
     this.orchestration = new Orchestration(this, 'orchestration', {
       table: this.ingest.table,
       routes: {
         sample: { target: this.batch.jobTarget('sample'), maxRunTimeSeconds: 3600, terminateOnTimeout: true },
+        barcode: { function: barcode, maxRunTimeSeconds: 60 },
       },
+      artifacts: this.artifacts,
+      notifications: this.notifications,
       finishedRetentionDays: config.finishedRetentionDays,
       logRetentionDays: config.logRetentionDays,
       tracing: config.tracing,
@@ -200,6 +230,9 @@ export class BatchGatewayStack extends TerraformStack {
     new TerraformOutput(this, 'job_queue_arn', { value: this.batch.jobQueueArn });
     new TerraformOutput(this, 'stream_dead_letter_queue_url', { value: this.trigger.deadLetterQueueUrl, description: 'Stream batches that failed every retry' });
     new TerraformOutput(this, 'state_machine_arn', { value: this.orchestration.stateMachineArn });
+    new TerraformOutput(this, 'websocket_url', { value: this.notifications.websocketUrl, description: 'Clients connect here with ?clientId=<id>' });
+    new TerraformOutput(this, 'artifacts_bucket', { value: this.artifacts.bucketName });
+    new TerraformOutput(this, 'failure_topic_arn', { value: this.notifications.failureTopicArn });
     if (this.ingest.apiKeyId) new TerraformOutput(this, 'api_key_id', { value: this.ingest.apiKeyId });
   }
 }

@@ -16,7 +16,9 @@ import {
   SubmitJobCommandInput,
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -31,6 +33,10 @@ type Json = Record<string, any>;
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
 export const TABLE_NAME = 'run-requests-test';
+export const ARTIFACTS_BUCKET = 'artifacts-test';
+export const CONNECTIONS_TABLE = 'connections-test';
+/** The pseudo-bundle standing for Step Functions' own SNS integration. */
+export const SNS_PUBLISH = 'sns:publish';
 
 /**
  * The default stack's state machine definition, with each function reference resolved to the ARN
@@ -52,12 +58,17 @@ export function synthesizedOrchestration(): { definition: Json; bundleOfTask: Re
       const queue = resourcesOf(json, 'aws_batch_job_queue')[id];
       if (!queue) throw new Error(`the definition references a queue the stack does not have: ${ref}`);
       return `arn:aws:batch:us-east-1:111122223333:job-queue/${queue.name}`;
-    });
+    })
+    .replace(/\$\{aws_sns_topic\.[^.}]+\.arn\}/g, 'arn:aws:sns:us-east-1:111122223333:failures')
+    .replace(/\$\{aws_s3_bucket\.[^.}]+\.bucket\}/g, ARTIFACTS_BUCKET);
   if (resolved.includes('${')) throw new Error(`unresolved Terraform reference in the definition: ${/\$\{[^}]*\}/.exec(resolved)?.[0]}`);
   const definition = JSON.parse(resolved) as Json;
   const bundleOfTask: Record<string, string> = {};
   for (const [name, state] of Object.entries(definition.States as Record<string, Json>)) {
-    if (state.Type === 'Task') bundleOfTask[name] = bundleOfArn[state.Resource];
+    if (state.Type !== 'Task') continue;
+    const bundle = state.Resource === 'arn:aws:states:::sns:publish' ? SNS_PUBLISH : bundleOfArn[state.Resource];
+    if (!bundle) throw new Error(`Task '${name}' has a Resource the harness cannot bind: ${state.Resource}`);
+    bundleOfTask[name] = bundle;
   }
   return { definition, bundleOfTask };
 }
@@ -73,6 +84,18 @@ export async function startTable(): Promise<{ client: DynamoDBClient; endpoint: 
       TableName: TABLE_NAME,
       KeySchema: [{ AttributeName: 'runRequestID', KeyType: 'HASH' }],
       AttributeDefinitions: [{ AttributeName: 'runRequestID', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await client.send(
+    new CreateTableCommand({
+      TableName: CONNECTIONS_TABLE,
+      KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: 'connectionId', AttributeType: 'S' },
+        { AttributeName: 'clientId', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [{ IndexName: 'byClientId', KeySchema: [{ AttributeName: 'clientId', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
@@ -172,13 +195,54 @@ export function loadHandlers(endpoint: string): Record<string, Handler> {
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
   process.env.FINISHED_RETENTION_DAYS = '7';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.CONNECTIONS_TABLE = CONNECTIONS_TABLE;
+  process.env.CONNECTIONS_INDEX = 'byClientId';
+  process.env.WEBSOCKET_ENDPOINT = 'https://local.execute-api.us-east-1.amazonaws.com/v1';
+  process.env.URL_EXPIRES_SECONDS = '86400';
   /* eslint-disable @typescript-eslint/no-require-imports */
   return {
     'submit-job': require('../../lambdas/submit-job/handler').handler,
     'poll-job': require('../../lambdas/poll-job/handler').handler,
     'record-status': require('../../lambdas/record-status/handler').handler,
+    notify: require('../../lambdas/notify/handler').handler,
+    'generate-barcode': require('../../lambdas/generate-barcode/handler').handler,
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/** A client's WebSocket connection, as ws-connect records it. */
+export async function putConnection(client: DynamoDBClient, connection: { connectionId: string; clientId: string; callerIdentity: string; expiresAt?: number }): Promise<void> {
+  const item = { connectedAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600, ...connection };
+  await client.send(new PutItemCommand({ TableName: CONNECTIONS_TABLE, Item: marshall(item) }));
+}
+
+/** The WebSocket management API and S3, as stand-ins that remember what they were sent. */
+export class FakeDelivery {
+  public readonly apigw = mockClient(ApiGatewayManagementApiClient);
+  public readonly s3 = mockClient(S3Client);
+  /** Messages per connection id, parsed. */
+  public readonly messages = new Map<string, Json[]>();
+  public readonly objects = new Map<string, { body: Uint8Array; contentType?: string }>();
+  /** Alerts published to the failure topic. */
+  public readonly alerts: Json[] = [];
+
+  constructor() {
+    this.apigw.on(PostToConnectionCommand).callsFake(({ ConnectionId, Data }: { ConnectionId: string; Data: Uint8Array | string }) => {
+      const list = this.messages.get(ConnectionId) ?? [];
+      list.push(JSON.parse(typeof Data === 'string' ? Data : Buffer.from(Data).toString('utf8')));
+      this.messages.set(ConnectionId, list);
+      return {};
+    });
+    this.s3.on(PutObjectCommand).callsFake(({ Key, Body, ContentType }: { Key: string; Body: Uint8Array; ContentType?: string }) => {
+      this.objects.set(Key, { body: Body, contentType: ContentType });
+      return {};
+    });
+  }
+
+  restore(): void {
+    this.apigw.restore();
+    this.s3.restore();
+  }
 }
 
 export function lambdaContext(name: string): Json {
@@ -210,6 +274,8 @@ export async function readItem(client: DynamoDBClient, runRequestID: string): Pr
 export interface RunOptions {
   /** Per Task state: run before the real handler (e.g. to fail once). */
   readonly before?: Record<string, (input: Json) => void>;
+  /** Receives the parameters of every SNS publish (the failure alerts). */
+  readonly alerts?: Json[];
 }
 
 /**
@@ -232,6 +298,10 @@ export async function execute(
         const state_ = taskInput as Json;
         if (state === STATE.poll) clock.advance(state_.job.waitSeconds);
         options.before?.[state]?.(state_);
+        if (bundle === SNS_PUBLISH) {
+          options.alerts?.push(state_);
+          return { MessageId: 'local' } as never;
+        }
         return (await handlers[bundle](taskInput, lambdaContext(bundle))) as never;
       },
     ]),

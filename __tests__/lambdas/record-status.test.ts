@@ -117,9 +117,10 @@ describe('recordOutcome', () => {
   });
 
   test.each([
-    ['a status it does not record (SUCCEEDED comes from Batch)', { runRequestID: RUN_REQUEST_ID, status: 'SUCCEEDED', reason: 'x' }, 'status: must be one of REJECTED, FAILED'],
-    ['an unknown status', { runRequestID: RUN_REQUEST_ID, status: 'DONE', reason: 'x' }, 'status: must be one of REJECTED, FAILED'],
-    ['no reason', { runRequestID: RUN_REQUEST_ID, status: 'FAILED' }, 'reason: expected string'],
+    ['a status only Batch reports (PENDING)', { runRequestID: RUN_REQUEST_ID, status: 'PENDING', reason: 'x' }, 'status: must be one of REJECTED, FAILED, TIMED_OUT, RUNNING, SUCCEEDED'],
+    ['an unknown status', { runRequestID: RUN_REQUEST_ID, status: 'DONE', reason: 'x' }, 'status: must be one of REJECTED, FAILED, TIMED_OUT, RUNNING, SUCCEEDED'],
+    ['no reason for a failure', { runRequestID: RUN_REQUEST_ID, status: 'FAILED' }, 'reason is required with status FAILED'],
+    ['a notification failure without reason', { runRequestID: RUN_REQUEST_ID, notification: 'FAILED' }, 'reason: expected string'],
     ['an empty reason', { runRequestID: RUN_REQUEST_ID, status: 'FAILED', reason: '' }, 'reason: must be >= 1'],
     ['no runRequestID', { status: 'REJECTED', reason: 'x' }, 'runRequestID: expected string'],
   ])('rejects an input with %s, naming the path, and writes nothing', async (_label, event, problem) => {
@@ -194,7 +195,34 @@ describe('handler', () => {
     const handler = loadHandler();
 
     // Act & Assess
-    await expect(handler({ runRequestID: RUN_REQUEST_ID, status: 'TIMED_OUT', reason: 'x' }, lambdaContext())).rejects.toThrow(InvalidInputError);
+    await expect(handler({ runRequestID: RUN_REQUEST_ID, status: 'PENDING', reason: 'x' }, lambdaContext())).rejects.toThrow(InvalidInputError);
     expect(ddbMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('recordOutcome, for the outcomes of Lambda routes and notifications', () => {
+  beforeEach(() => ddbMock.reset());
+
+  test('records SUCCEEDED without a reason, with the TTL of a finished request', async () => {
+    ddbMock.on(UpdateItemCommand).resolves({});
+
+    const result = await recordOutcome({ runRequestID: RUN_REQUEST_ID, status: 'SUCCEEDED' }, deps());
+
+    expect(result).toEqual({ status: 'SUCCEEDED', reason: undefined, recorded: true });
+    const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(input.UpdateExpression).toContain('expiresAt = :expiresAt');
+    expect(input.UpdateExpression).toContain('REMOVE reason');
+  });
+
+  test('records a failed notification on the item without touching its status', async () => {
+    ddbMock.on(UpdateItemCommand).resolves({});
+
+    const result = await recordOutcome({ runRequestID: RUN_REQUEST_ID, notification: 'FAILED', reason: 'notification error: ThrottledError' }, deps());
+
+    expect(result).toEqual({ notification: 'FAILED', reason: 'notification error: ThrottledError', recorded: true });
+    const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(input.UpdateExpression).toBe('SET notification = :failed, notificationError = :reason, notifiedAt = :at');
+    expect(input.UpdateExpression).not.toContain('#status');
+    expect(input.ConditionExpression).toBe('attribute_exists(runRequestID)');
   });
 });

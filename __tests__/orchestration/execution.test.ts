@@ -5,9 +5,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { STATE } from '../../modules/orchestration/definition';
+import { FIXED_TRANSITIONS } from '../../scripts/lib/polling-cost';
 import {
   execute,
   FakeBatch,
+  SNS_PUBLISH,
   Handler,
   JobScript,
   loadHandlers,
@@ -59,12 +61,19 @@ async function run(request: Json, options?: Parameters<typeof execute>[5]) {
 const statusesOf = (item: Json): string[] => (item.statusHistory as { status: string }[]).map((h) => h.status);
 
 describe('orchestration, executed', () => {
-  it('binds every Task to one of the three orchestration functions', () => {
+  it('binds every Task to a function of the stack (or the SNS integration)', () => {
     expect(bundleOfTask).toEqual({
       [STATE.recordRejection]: 'record-status',
+      'Start barcode': 'record-status',
+      'Run barcode': 'generate-barcode',
+      [STATE.recordRouteSuccess]: 'record-status',
+      [STATE.recordRouteTimeout]: 'record-status',
       [STATE.submit]: 'submit-job',
       [STATE.poll]: 'poll-job',
       [STATE.recordFailure]: 'record-status',
+      [STATE.alert]: SNS_PUBLISH,
+      [STATE.notify]: 'notify',
+      [STATE.recordNotificationFailure]: 'record-status',
     });
   });
 
@@ -84,8 +93,8 @@ describe('orchestration, executed', () => {
     const submitted = [...batch.jobs.values()][0].input;
     expect(submitted).toMatchObject({ jobName: `sample-${id}`, parameters: { message: 'hi' }, tags: { runRequestID: id, route: 'sample' } });
     expect(states.filter((s) => s === STATE.wait)).toHaveLength(4);
-    // The count the polling-cost benchmark assumes: 5 fixed transitions and 3 per poll.
-    expect(states).toHaveLength(5 + 3 * 4);
+    // The count the polling-cost benchmark assumes: fixed transitions (less the notify Task: no client here) and 3 per poll.
+    expect(states).toHaveLength(FIXED_TRANSITIONS - 1 + 3 * 4);
   });
 
   it("records a Batch job that ends FAILED with Batch's reason and exit code, and fails the execution", async () => {
@@ -127,7 +136,7 @@ describe('orchestration, executed', () => {
 
     const { error, item } = await run({ runRequestID: id, processname: 'sample' });
 
-    expect(error?.name).toBe('JobTimedOut');
+    expect(error?.name).toBe('RunTimedOut');
     expect(item.status).toBe('TIMED_OUT');
     expect(item.reason).toMatch(/^maximum run time of 3600 s exceeded while RUNNABLE$/);
     expect(statusesOf(item)).toEqual(['SUBMITTED', 'RUNNABLE', 'TIMED_OUT']);

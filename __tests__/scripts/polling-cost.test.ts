@@ -18,7 +18,7 @@ describe('polling cost of the default schedule', () => {
     const cost = pollingCost(3600, FIXED_60_SECONDS);
 
     expect(cost.describeJobsCalls).toBe(60);
-    expect(cost.stateTransitions).toBe(185);
+    expect(cost.stateTransitions).toBe(189);
   });
 
   it('sees a 1-minute job end as fast as the original does', () => {

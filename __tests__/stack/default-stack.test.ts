@@ -81,13 +81,17 @@ describe('BatchGatewayStack (default configuration)', () => {
 
   it('composes one of each module', () => {
     expect(Object.keys(resourcesOf(json, 'aws_api_gateway_rest_api'))).toHaveLength(1);
-    expect(Object.keys(resourcesOf(json, 'aws_dynamodb_table'))).toHaveLength(1);
+    // Run requests and WebSocket connections.
+    expect(Object.keys(resourcesOf(json, 'aws_dynamodb_table'))).toHaveLength(2);
+    expect(Object.keys(resourcesOf(json, 'aws_apigatewayv2_api'))).toHaveLength(1);
+    expect(Object.keys(resourcesOf(json, 'aws_s3_bucket'))).toHaveLength(1);
+    expect(Object.keys(resourcesOf(json, 'aws_sns_topic'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_lambda_event_source_mapping'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_batch_job_queue'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_vpc'))).toHaveLength(1);
     const [machine] = Object.values(resourcesOf(json, 'aws_sfn_state_machine'));
     expect(machine.name).toBe('batch-gateway-orchestration');
-    expect(Object.keys(JSON.parse(machine.definition).States)).toContain('Route sample');
+    expect(Object.keys(JSON.parse(machine.definition).States)).toEqual(expect.arrayContaining(['Route sample', 'Route barcode', 'Notify client', 'Alert failure']));
   });
 
   it('gives Fargate tasks a public IP in the network it creates (no NAT gateway)', () => {
@@ -96,9 +100,19 @@ describe('BatchGatewayStack (default configuration)', () => {
     expect(resourcesOf(json, 'aws_nat_gateway')).toEqual({});
   });
 
-  it('outputs the API URL, table name, queue ARN and dead-letter queue', () => {
+  it('outputs the API and WebSocket URLs, table, queue, dead-letter queue, bucket and failure topic', () => {
     expect(Object.keys(json.output ?? {}).sort()).toEqual(
-      ['api_url', 'job_queue_arn', 'run_requests_table_name', 'run_requests_url', 'state_machine_arn', 'stream_dead_letter_queue_url'].sort(),
+      [
+        'api_url',
+        'artifacts_bucket',
+        'failure_topic_arn',
+        'job_queue_arn',
+        'run_requests_table_name',
+        'run_requests_url',
+        'state_machine_arn',
+        'stream_dead_letter_queue_url',
+        'websocket_url',
+      ].sort(),
     );
   });
 
@@ -133,8 +147,8 @@ describe('BatchGatewayStack (default configuration)', () => {
 
   it('sets a retention on every log group', () => {
     const groups = Object.values(resourcesOf(json, 'aws_cloudwatch_log_group'));
-    // API access logs, jobs, state machine, and one per Lambda (start-execution, submit-job, poll-job, record-status).
-    expect(groups.length).toBe(7);
+    // REST and WebSocket access logs, jobs, state machine, and one per Lambda (8).
+    expect(groups.length).toBe(12);
     for (const g of groups) expect(g.retention_in_days).toBe(30);
   });
 

@@ -11,7 +11,9 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 const stringMap = () => z.record(z.string(), z.string());
 
 export const routeSchema = z.object({
+  type: z.optional(z.literal('batch')),
   name: nonEmpty(),
+  artifactsBucket: z.optional(nonEmpty()),
   jobQueue: nonEmpty(),
   jobDefinition: nonEmpty(),
   parameters: z._default(stringMap(), {}),

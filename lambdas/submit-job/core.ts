@@ -122,6 +122,15 @@ export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promis
           parameters: { ...input.route.parameters, ...(input.parameters ?? {}) },
           tags: { runRequestID: tagValue(input.runRequestID), route: tagValue(input.route.name) },
           propagateTags: true,
+          // Where the job may put its results: its own prefix of the artifacts bucket.
+          containerOverrides: input.route.artifactsBucket
+            ? {
+                environment: [
+                  { name: 'ARTIFACTS_BUCKET', value: input.route.artifactsBucket },
+                  { name: 'ARTIFACTS_PREFIX', value: `${input.runRequestID}/` },
+                ],
+              }
+            : undefined,
         }),
       );
       jobId = out.jobId!;

@@ -23,6 +23,8 @@ export interface IJobTarget {
   grantSubmit(grantee: IGrantable): void;
   /** DescribeJobs and TerminateJob. */
   grantMonitor(grantee: IGrantable): void;
+  /** The jobs' role, when created by the environment: grant it what the jobs need (e.g. artifacts). */
+  readonly jobRole?: IGrantable;
 }
 
 /** One job definition: what a route runs. */
@@ -270,6 +272,7 @@ export class BatchEnvironment extends Construct {
     return {
       jobQueue: this.jobQueueArn,
       jobDefinition: this.jobDefinitionNames[name],
+      jobRole: this.jobRoles[name],
       grantSubmit: (grantee) => this.grantSubmitJob(grantee, [name]),
       grantMonitor: (grantee) => {
         this.grantDescribeJobs(grantee);

@@ -3,6 +3,8 @@ import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { Construct } from 'constructs';
 import { DEFAULT_POLLING, PollingSchedule } from '../../lambdas/shared/polling';
 import { IRunRequestsTable } from '../api-ingest/table';
+import { IArtifactsBucket } from '../artifacts';
+import { INotificationTargets } from '../notifications';
 import { IJobTarget } from '../batch-env';
 import { IGrantable, ServiceRole } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
@@ -12,8 +14,8 @@ import { buildDefinition, RouteState } from './definition';
 
 export * from './definition';
 
-/** Where a run request's job runs, and its limits. */
-export interface OrchestrationRoute {
+/** A route that runs a Batch job, polled until it ends. */
+export interface BatchRoute {
   /** Job queue and job definition (e.g. `batchEnvironment.jobTarget('sample')`). */
   readonly target: IJobTarget;
   /** Job parameters the request's own parameters override. @default {} */
@@ -25,6 +27,22 @@ export interface OrchestrationRoute {
   /** Polling schedule; unset fields take the default. @default 30 s, x1.5, at most 240 s */
   readonly polling?: Partial<PollingSchedule>;
 }
+
+/** A function that serves a Lambda route (see lambdas/generate-barcode for the contract). */
+export interface ILambdaRouteFunction {
+  readonly functionArn: string;
+  /** Its role, to grant it the artifacts bucket. */
+  readonly role?: IGrantable;
+}
+
+/** A route that runs a Lambda function once, for work that takes seconds. */
+export interface LambdaRoute {
+  readonly function: ILambdaRouteFunction;
+  /** The function's time budget: past it the request is TIMED_OUT. @default 300 */
+  readonly maxRunTimeSeconds?: number;
+}
+
+export type OrchestrationRoute = BatchRoute | LambdaRoute;
 
 export interface OrchestrationProps {
   /** The run-requests table the statuses are written to. */
@@ -43,6 +61,10 @@ export interface OrchestrationProps {
   readonly logExecutionData?: boolean;
   /** @default false */
   readonly tracing?: boolean;
+  /** Where routes put their results; each route's role may write there. @default - no artifacts */
+  readonly artifacts?: IArtifactsBucket;
+  /** Notify clients and alert failures on every terminal status. @default - no notifications */
+  readonly notifications?: INotificationTargets;
 }
 
 const FUNCTION_TIMEOUT_SECONDS = 60;
@@ -73,7 +95,7 @@ export class Orchestration extends Construct implements IStateMachine {
     assertProp(props.defaultRoute === undefined || routeNames.includes(props.defaultRoute), `Orchestration: defaultRoute '${props.defaultRoute}' is not one of the routes (${routeNames.join(', ')})`);
     assertProp(Number.isInteger(retentionDays) && retentionDays >= 1, `Orchestration: finishedRetentionDays must be a whole number >= 1 (got ${retentionDays})`);
     assertLogRetention(props.logRetentionDays ?? 30, 'Orchestration');
-    const routes = routeNames.map((name) => routeState(name, props.routes[name]));
+    const routes = routeNames.map((name) => routeState(name, props.routes[name], props.artifacts));
     this.routeNames = routeNames;
 
     const environment = { TABLE_NAME: props.table.tableName, FINISHED_RETENTION_DAYS: String(retentionDays) };
@@ -92,13 +114,21 @@ export class Orchestration extends Construct implements IStateMachine {
     for (const f of [this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction]) {
       props.table.grantUpdateStatus(f.role);
     }
-    const seenTargets = new Set<IJobTarget>();
+    const routeFunctionArns: string[] = [];
     for (const name of routeNames) {
-      const target = props.routes[name].target;
-      if (seenTargets.has(target)) continue;
-      seenTargets.add(target);
-      target.grantSubmit(this.submitJobFunction.role);
-      target.grantMonitor(this.pollJobFunction.role);
+      const route = props.routes[name];
+      if ('target' in route) {
+        route.target.grantSubmit(this.submitJobFunction.role);
+        route.target.grantMonitor(this.pollJobFunction.role);
+        if (props.artifacts && route.target.jobRole) props.artifacts.grantWrite(route.target.jobRole);
+      } else {
+        routeFunctionArns.push(route.function.functionArn);
+        if (props.artifacts && route.function.role) {
+          props.artifacts.grantWrite(route.function.role);
+          // A result link is signed with the function's own credentials.
+          props.artifacts.grantRead(route.function.role);
+        }
+      }
     }
 
     const logGroup = new CloudwatchLogGroup(this, 'logs', {
@@ -115,9 +145,10 @@ export class Orchestration extends Construct implements IStateMachine {
     role.addToPolicy('invoke-functions', [
       {
         actions: ['lambda:InvokeFunction'],
-        resources: [this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction].flatMap((f) => [f.functionArn, `${f.functionArn}:*`]),
+        resources: [...[this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction].map((f) => f.functionArn), ...routeFunctionArns].flatMap((arn) => [arn, `${arn}:*`]),
       },
     ]);
+    props.notifications?.grantNotify(role);
     role.addToPolicy('logs-delivery', [
       {
         // CloudWatch Logs delivery APIs support no resource-level permissions.
@@ -146,7 +177,10 @@ export class Orchestration extends Construct implements IStateMachine {
         submitJob: this.submitJobFunction.functionArn,
         pollJob: this.pollJobFunction.functionArn,
         recordStatus: this.recordStatusFunction.functionArn,
+        notify: props.notifications?.notifyFunctionArn,
       },
+      failureTopicArn: props.notifications?.failureTopicArn,
+      artifactsBucket: props.artifacts?.bucketName,
       taskTimeoutSeconds: FUNCTION_TIMEOUT_SECONDS + 30,
     });
     const machine = new SfnStateMachine(this, 'state-machine', {
@@ -172,15 +206,21 @@ export class Orchestration extends Construct implements IStateMachine {
   }
 }
 
-function routeState(name: string, route: OrchestrationRoute): RouteState {
+function routeState(name: string, route: OrchestrationRoute, artifacts?: IArtifactsBucket): RouteState {
+  const where = `Orchestration route '${name}'`;
+  if (!('target' in route)) {
+    const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 300;
+    assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 1 && maxRunTimeSeconds <= 900, `${where}: a Lambda route's maxRunTimeSeconds must be 1..900, a Lambda's limit (got ${maxRunTimeSeconds})`);
+    return { type: 'lambda', name, functionArn: route.function.functionArn, maxRunTimeSeconds };
+  }
   const polling = { ...DEFAULT_POLLING, ...(route.polling ?? {}) };
   const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 86400;
-  const where = `Orchestration route '${name}'`;
   assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 60 && maxRunTimeSeconds <= 365 * 86400, `${where}: maxRunTimeSeconds must be a whole number from 60 to one year (got ${maxRunTimeSeconds})`);
   assertProp(polling.initialSeconds >= 1 && polling.initialSeconds <= polling.maxSeconds, `${where}: polling.initialSeconds must be 1..maxSeconds (got ${polling.initialSeconds}, maxSeconds ${polling.maxSeconds})`);
   assertProp(polling.multiplier >= 1 && polling.multiplier <= 10, `${where}: polling.multiplier must be 1..10 (got ${polling.multiplier})`);
   assertProp(polling.maxSeconds <= 3600, `${where}: polling.maxSeconds must be at most 3600 (got ${polling.maxSeconds})`);
   return {
+    type: 'batch',
     name,
     jobQueue: route.target.jobQueue,
     jobDefinition: route.target.jobDefinition,
@@ -188,5 +228,6 @@ function routeState(name: string, route: OrchestrationRoute): RouteState {
     maxRunTimeSeconds,
     terminateOnTimeout: route.terminateOnTimeout ?? false,
     polling,
+    ...(artifacts ? { artifactsBucket: artifacts.bucketName } : {}),
   };
 }

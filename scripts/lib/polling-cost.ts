@@ -15,14 +15,17 @@ export interface PollingCost {
   readonly worstCaseDelaySeconds: number;
 }
 
-/** Transitions before the first wait: validate, choose route, route, submit; one terminal state after. */
-const FIXED_TRANSITIONS = 5;
+/**
+ * Transitions outside the polling loop: validate, choose route, route, submit; then the outcome,
+ * the notify choice, the notify Task (a client is listening), finish, and the terminal state.
+ */
+export const FIXED_TRANSITIONS = 9;
 /** Each poll: Wait, Task, Choice. */
 const TRANSITIONS_PER_POLL = 3;
 /** History events: a Wait enters and exits (2), a Lambda Task 5 (entered, scheduled, started, succeeded, exited), a Choice 2. */
 const EVENTS_PER_POLL = 9;
-/** Execution started/succeeded, Choice x2, Pass, submit Task, terminal state. */
-const FIXED_EVENTS = 2 + 2 * 2 + 2 + 5 + 1;
+/** Execution started/ended, 2 routing Choices, route Pass, submit Task, outcome Pass, notify Choice and Task, finish Choice, terminal state. */
+const FIXED_EVENTS = 2 + 2 * 2 + 2 + 5 + 2 + 2 + 5 + 2 + 1;
 
 /** Cost for a job that runs `durationSeconds` after submission, polled on `schedule`. */
 export function pollingCost(durationSeconds: number, schedule: PollingSchedule): PollingCost {

@@ -1,0 +1,45 @@
+import { Construct } from 'constructs';
+import { IArtifactsBucket } from '../artifacts';
+import { IGrantable } from '../shared/iam';
+import { LambdaFunction } from '../shared/lambda-function';
+import { ILambdaRouteFunction } from '../orchestration';
+
+export interface BarcodeRouteProps {
+  /** Where the PNG is stored; the link expires no later than the object. */
+  readonly artifacts: IArtifactsBucket;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** @default false */
+  readonly tracing?: boolean;
+}
+
+/** SigV4 presigned URLs live at most seven days. */
+const MAX_PRESIGNED_SECONDS = 7 * 86400;
+
+/**
+ * The `generate-barcode` Lambda route (the original demo): renders a Code 128 PNG of the
+ * request's `parameters.text`, stores it as `<runRequestID>/barcode.png`, returns a link.
+ */
+export class BarcodeRoute extends Construct implements ILambdaRouteFunction {
+  public readonly functionArn: string;
+  public readonly role: IGrantable;
+  public readonly function: LambdaFunction;
+
+  constructor(scope: Construct, id: string, props: BarcodeRouteProps) {
+    super(scope, id);
+    this.function = new LambdaFunction(this, 'generate-barcode', {
+      bundle: 'generate-barcode',
+      description: 'Renders a Code 128 barcode PNG into the artifacts bucket and returns a link',
+      environment: {
+        URL_EXPIRES_SECONDS: String(Math.min(props.artifacts.expirationDays * 86400, MAX_PRESIGNED_SECONDS)),
+        POWERTOOLS_SERVICE_NAME: 'generate-barcode',
+      },
+      memorySize: 512,
+      timeoutSeconds: 30,
+      logRetentionDays: props.logRetentionDays,
+      tracing: props.tracing,
+    });
+    this.functionArn = this.function.functionArn;
+    this.role = this.function.role;
+  }
+}

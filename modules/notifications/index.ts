@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api';
+import { Apigatewayv2Deployment } from '@cdktf/provider-aws/lib/apigatewayv2-deployment';
+import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
+import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
+import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
+import { Fn, ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { IRunRequestsTable } from '../api-ingest/table';
+import { IGrantable } from '../shared/iam';
+import { LambdaFunction } from '../shared/lambda-function';
+import { assertLiteral, assertLogRetention, assertProp, physicalName } from '../shared/naming';
+
+/** What the orchestration needs to tell clients and operators how a run ended. */
+export interface INotificationTargets {
+  /** The notify Lambda the state machine invokes on every terminal status. */
+  readonly notifyFunctionArn: string;
+  /** Topic that receives every FAILED or TIMED_OUT run request. */
+  readonly failureTopicArn: string;
+  /** Lets the state machine invoke notify and publish failures. */
+  grantNotify(grantee: IGrantable): void;
+}
+
+export interface NotificationsProps {
+  /** The run-requests table (notify records the outcome of each notification on the item). */
+  readonly runRequestsTable: IRunRequestsTable;
+  /** Seconds a connection is kept (TTL, epoch seconds). @default 3600 */
+  readonly connectionTtlSeconds?: number;
+  /** @default 'v1' */
+  readonly stageName?: string;
+  /** @default 10 per second, burst 20 */
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+  /** E-mail address subscribed to the failure topic (the subscription must be confirmed). @default - none */
+  readonly failureEmail?: string;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** Access logs need the account-level API Gateway CloudWatch role: pass it so the stage waits for it. */
+  readonly accountLogging?: ITerraformDependable;
+  /** @default false */
+  readonly tracing?: boolean;
+}
+
+/** The WebSocket side: clients connect with their client id and are told when their run ends. */
+export class Notifications extends Construct implements INotificationTargets {
+  public readonly websocketApiId: string;
+  /** `wss://<id>.execute-api.<region>.amazonaws.com/<stage>`: clients connect here with `?clientId=...`. */
+  public readonly websocketUrl: string;
+  /** The `@connections` management endpoint notify posts to. */
+  public readonly managementEndpoint: string;
+  public readonly connectionsTableName: string;
+  public readonly connectionsTableArn: string;
+  public readonly failureTopicArn: string;
+  public readonly notifyFunctionArn: string;
+  public readonly notifyFunction: LambdaFunction;
+  public readonly connectFunction: LambdaFunction;
+  public readonly disconnectFunction: LambdaFunction;
+
+  constructor(scope: Construct, id: string, props: NotificationsProps) {
+    super(scope, id);
+    const ttl = props.connectionTtlSeconds ?? 3600;
+    const stageName = props.stageName ?? 'v1';
+    // Clients sign $connect with SigV4: their identity is what notify matches against the poster's.
+    const authorization = 'AWS_IAM';
+    const retention = props.logRetentionDays ?? 30;
+    assertLiteral(ttl, (t) => Number.isInteger(t) && t >= 60 && t <= 7 * 86400, `Notifications: connectionTtlSeconds must be a whole number from 60 to 604800 (got ${ttl})`);
+    assertProp(/^[A-Za-z0-9_-]{1,128}$/.test(stageName), `Notifications: stageName must match [A-Za-z0-9_-]{1,128} (got '${stageName}')`);
+    assertProp(props.failureEmail === undefined || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.failureEmail), `Notifications: failureEmail is not an e-mail address (got '${props.failureEmail}')`);
+    assertLogRetention(retention, 'Notifications');
+    const name = physicalName(this);
+    const index = 'byClientId';
+
+    const connections = new DynamodbTable(this, 'connections', {
+      name: physicalName(this, 'connections', 255),
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'connectionId',
+      attribute: [
+        { name: 'connectionId', type: 'S' },
+        { name: 'clientId', type: 'S' },
+      ],
+      globalSecondaryIndex: [{ name: index, hashKey: 'clientId', projectionType: 'ALL' }],
+      // DynamoDB TTL is epoch seconds; ws-connect writes seconds.
+      ttl: { attributeName: 'expiresAt', enabled: true },
+      serverSideEncryption: { enabled: true },
+      pointInTimeRecovery: { enabled: false },
+    });
+    this.connectionsTableName = connections.name;
+    this.connectionsTableArn = connections.arn;
+    const indexArn = `${connections.arn}/index/${index}`;
+
+    const api = new Apigatewayv2Api(this, 'api', {
+      name,
+      description: 'batch-gateway: run request notifications',
+      protocolType: 'WEBSOCKET',
+      routeSelectionExpression: '$request.body.action',
+    });
+    this.websocketApiId = api.id;
+
+    const common = { logRetentionDays: retention, tracing: props.tracing, timeoutSeconds: 10 };
+    this.connectFunction = new LambdaFunction(this, 'ws-connect', {
+      bundle: 'ws-connect',
+      description: 'Records a WebSocket connection with its client id and caller identity',
+      environment: { CONNECTIONS_TABLE: connections.name, CONNECTION_TTL_SECONDS: String(ttl), POWERTOOLS_SERVICE_NAME: 'ws-connect' },
+      ...common,
+    });
+    this.connectFunction.addToRolePolicy('connections-put', [{ actions: ['dynamodb:PutItem'], resources: [connections.arn] }]);
+    this.disconnectFunction = new LambdaFunction(this, 'ws-disconnect', {
+      bundle: 'ws-disconnect',
+      description: 'Forgets a closed WebSocket connection',
+      environment: { CONNECTIONS_TABLE: connections.name, POWERTOOLS_SERVICE_NAME: 'ws-disconnect' },
+      ...common,
+    });
+    this.disconnectFunction.addToRolePolicy('connections-delete', [{ actions: ['dynamodb:DeleteItem'], resources: [connections.arn] }]);
+
+    const routes: Apigatewayv2Route[] = [];
+    const integrations: Apigatewayv2Integration[] = [];
+    for (const [routeKey, fn, routeAuth] of [
+      ['$connect', this.connectFunction, authorization],
+      // Only $connect can be authorized: a connection is authenticated once, when it opens.
+      ['$disconnect', this.disconnectFunction, 'NONE'],
+    ] as const) {
+      const slug = routeKey.slice(1);
+      const integration = new Apigatewayv2Integration(this, `${slug}-integration`, {
+        apiId: api.id,
+        integrationType: 'AWS_PROXY',
+        integrationUri: fn.invokeArn,
+        integrationMethod: 'POST',
+      });
+      integrations.push(integration);
+      routes.push(
+        new Apigatewayv2Route(this, `${slug}-route`, {
+          apiId: api.id,
+          routeKey,
+          authorizationType: routeAuth,
+          target: `integrations/${integration.id}`,
+        }),
+      );
+      new LambdaPermission(this, `${slug}-permission`, {
+        action: 'lambda:InvokeFunction',
+        functionName: fn.functionName,
+        principal: 'apigateway.amazonaws.com',
+        sourceArn: `${api.executionArn}/*/${routeKey}`,
+      });
+    }
+
+    // A new deployment whenever the routes change; it depends on every route, so none is left out.
+    const deployment = new Apigatewayv2Deployment(this, 'deployment', {
+      apiId: api.id,
+      description: 'batch-gateway notifications',
+      triggers: { redeployment: createHash('sha256').update(JSON.stringify({ authorization, routes: ['$connect', '$disconnect'] })).digest('hex') },
+      lifecycle: { createBeforeDestroy: true },
+      dependsOn: [...routes, ...integrations],
+    });
+    const accessLogs = new CloudwatchLogGroup(this, 'access-logs', { name: `/aws/apigateway/${name}/${stageName}`, retentionInDays: retention });
+    const stage = new Apigatewayv2Stage(this, 'stage', {
+      apiId: api.id,
+      name: stageName,
+      deploymentId: deployment.id,
+      accessLogSettings: {
+        destinationArn: accessLogs.arn,
+        format: JSON.stringify({
+          requestId: '$context.requestId',
+          connectionId: '$context.connectionId',
+          routeKey: '$context.routeKey',
+          eventType: '$context.eventType',
+          status: '$context.status',
+          userArn: '$context.identity.userArn',
+          sourceIp: '$context.identity.sourceIp',
+          error: '$context.error.message',
+        }),
+      },
+      defaultRouteSettings: {
+        throttlingRateLimit: props.throttlingRateLimit ?? 10,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 20,
+        dataTraceEnabled: false,
+        loggingLevel: 'OFF',
+      },
+      dependsOn: props.accountLogging ? [props.accountLogging] : undefined,
+    });
+    this.websocketUrl = stage.invokeUrl;
+    // The management API is the stage's HTTPS form: https://<id>.execute-api.<region>.amazonaws.com/<stage>
+    this.managementEndpoint = `https://${api.id}.execute-api.${regionOf(connections.arn)}.amazonaws.com/${stage.name}`;
+
+    this.notifyFunction = new LambdaFunction(this, 'notify', {
+      bundle: 'notify',
+      description: "Tells a run request's client, on its own connections, how the run ended",
+      environment: {
+        CONNECTIONS_TABLE: connections.name,
+        CONNECTIONS_INDEX: index,
+        TABLE_NAME: props.runRequestsTable.tableName,
+        WEBSOCKET_ENDPOINT: this.managementEndpoint,
+        POWERTOOLS_SERVICE_NAME: 'notify',
+      },
+      timeoutSeconds: 30,
+      logRetentionDays: retention,
+      tracing: props.tracing,
+    });
+    this.notifyFunction.addToRolePolicy('notify', [
+      { actions: ['dynamodb:Query'], resources: [indexArn] },
+      { actions: ['dynamodb:DeleteItem'], resources: [connections.arn] },
+      { actions: ['execute-api:ManageConnections'], resources: [`${api.executionArn}/${stage.name}/POST/@connections/*`] },
+      { actions: ['dynamodb:UpdateItem'], resources: [props.runRequestsTable.tableArn] },
+    ]);
+    this.notifyFunctionArn = this.notifyFunction.functionArn;
+
+    const topic = new SnsTopic(this, 'failures', {
+      name: physicalName(this, 'failures', 256),
+      displayName: 'batch-gateway failed run requests',
+      // The AWS-managed key: encrypted at rest; publishers in the account use it through SNS.
+      kmsMasterKeyId: 'alias/aws/sns',
+    });
+    this.failureTopicArn = topic.arn;
+    if (props.failureEmail) {
+      new SnsTopicSubscription(this, 'failures-email', { topicArn: topic.arn, protocol: 'email', endpoint: props.failureEmail });
+    }
+  }
+
+  public grantNotify(grantee: IGrantable): void {
+    grantee.addToPolicy('notifications', [
+      { actions: ['lambda:InvokeFunction'], resources: [this.notifyFunctionArn, `${this.notifyFunctionArn}:*`] },
+      { actions: ['sns:Publish'], resources: [this.failureTopicArn] },
+    ]);
+  }
+}
+
+/** The region element of an ARN, as a Terraform expression (no lookup). */
+function regionOf(arn: string): string {
+  return Fn.element(Fn.split(':', arn), 3);
+}
