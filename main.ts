@@ -10,6 +10,7 @@ import { ApiGatewayAccountLogging, ApiIngest } from './modules/api-ingest';
 import { ArtifactsBucket } from './modules/artifacts';
 import { BarcodeRoute } from './modules/barcode-route';
 import { BatchEnvironment, ComputeType } from './modules/batch-env';
+import { Monitoring } from './modules/monitoring';
 import { MinimalNetwork } from './modules/network';
 import { Notifications } from './modules/notifications';
 import { Orchestration } from './modules/orchestration';
@@ -48,6 +49,10 @@ export interface BatchGatewayConfig {
   readonly connectionTtlSeconds: number;
   /** Subscribed to the failure topic. */
   readonly failureEmail?: string;
+  /** Alarms and a dashboard. */
+  readonly monitoring: boolean;
+  /** Subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
 }
 
 const flag = z.enum(['1', 'true', '0', 'false', '']).transform((v) => v === '1' || v === 'true');
@@ -84,6 +89,8 @@ const envSchema = z
     BATCH_GATEWAY_ARTIFACT_EXPIRATION_DAYS: positiveInt.max(3650).default(1),
     BATCH_GATEWAY_CONNECTION_TTL_SECONDS: positiveInt.min(60).max(604800).default(3600),
     BATCH_GATEWAY_FAILURE_EMAIL: z.email('must be an e-mail address').optional(),
+    BATCH_GATEWAY_MONITORING: flag.default(true),
+    BATCH_GATEWAY_ALARM_EMAIL: z.email('must be an e-mail address').optional(),
     BATCH_GATEWAY_ENVIRONMENT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short tag value').default('dev'),
   })
   .superRefine((env, ctx) => {
@@ -132,6 +139,8 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     artifactExpirationDays: e.BATCH_GATEWAY_ARTIFACT_EXPIRATION_DAYS,
     connectionTtlSeconds: e.BATCH_GATEWAY_CONNECTION_TTL_SECONDS,
     failureEmail: e.BATCH_GATEWAY_FAILURE_EMAIL,
+    monitoring: e.BATCH_GATEWAY_MONITORING,
+    alarmEmail: e.BATCH_GATEWAY_ALARM_EMAIL,
   };
 }
 
@@ -143,6 +152,7 @@ export class BatchGatewayStack extends TerraformStack {
   public readonly orchestration: Orchestration;
   public readonly artifacts: ArtifactsBucket;
   public readonly notifications: Notifications;
+  public readonly monitoring?: Monitoring;
 
   constructor(scope: Construct, id: string, config: BatchGatewayConfig) {
     super(scope, id);
@@ -223,6 +233,29 @@ export class BatchGatewayStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       tracing: config.tracing,
     });
+
+    if (config.monitoring) {
+      const functions = {
+        'start-execution': this.trigger.function,
+        'submit-job': this.orchestration.submitJobFunction,
+        'poll-job': this.orchestration.pollJobFunction,
+        'record-status': this.orchestration.recordStatusFunction,
+        'ws-connect': this.notifications.connectFunction,
+        'ws-disconnect': this.notifications.disconnectFunction,
+        notify: this.notifications.notifyFunction,
+        'generate-barcode': barcode.function,
+      };
+      this.monitoring = new Monitoring(this, 'monitoring', {
+        api: { apiName: this.ingest.apiName, stageName: this.ingest.stageName },
+        streamTrigger: { functionName: this.trigger.function.functionName, deadLetterQueueName: this.trigger.deadLetterQueueName },
+        stateMachineArn: this.orchestration.stateMachineArn,
+        functions: Object.fromEntries(Object.entries(functions).map(([label, fn]) => [label, fn.functionName])),
+        accountArn: this.ingest.table.tableArn,
+        alarmEmail: config.alarmEmail,
+      });
+      new TerraformOutput(this, 'alarm_topic_arn', { value: this.monitoring.alarmTopicArn });
+      new TerraformOutput(this, 'dashboard_name', { value: this.monitoring.dashboardName });
+    }
 
     new TerraformOutput(this, 'api_url', { value: this.ingest.url, description: 'Base URL of the REST API stage' });
     new TerraformOutput(this, 'run_requests_url', { value: this.ingest.runRequestsUrl, description: 'POST run requests here' });

@@ -7,6 +7,7 @@ export * from './orchestration';
 export * from './notifications';
 export * from './artifacts';
 export * from './barcode-route';
+export * from './monitoring';
 export * from './shared/state-machine';
 export * from './shared/iam';
 export * from './shared/lambda-function';

@@ -3,8 +3,23 @@ import { DEFAULT_POLLING } from '../../lambdas/shared/polling';
 import { TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
 import { parseInput, routeSchema } from '../../lambdas/shared/orchestration-state';
 import { RunRequestsTable } from '../../modules/api-ingest/table';
+import { ArtifactsBucket } from '../../modules/artifacts';
+import { BarcodeRoute } from '../../modules/barcode-route';
 import { BatchEnvironment, JobDefinitionSpec } from '../../modules/batch-env';
-import { Orchestration, OrchestrationProps, OrchestrationRoute, STATE, TASK_RETRY, routeStateName } from '../../modules/orchestration';
+import { Notifications } from '../../modules/notifications';
+import {
+  BatchRoute,
+  ILambdaRouteFunction,
+  LambdaRoute,
+  Orchestration,
+  OrchestrationProps,
+  ROUTE_RETRY,
+  STATE,
+  TASK_RETRY,
+  routeStateName,
+  runRouteStateName,
+  startRouteStateName,
+} from '../../modules/orchestration';
 import { lambdaBundleDir } from '../../modules/shared/bundles';
 import { ServiceRole } from '../../modules/shared/iam';
 import { readableReference } from '../../scripts/lib/plan-summary';
@@ -29,13 +44,43 @@ const SLOW = {
   terminateOnTimeout: true,
 };
 const ACCOUNT_ID = '123456789012';
+const REGION = 'eu-west-1';
+/** The Lambda route of the full configuration, and its time budget. */
+const LAMBDA_ROUTE = 'barcode';
+const LAMBDA_ROUTE_SECONDS = 60;
+/** A route function made elsewhere: an ARN and no role. */
+const IMPORTED_FUNCTION: ILambdaRouteFunction = { functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:imported-route` };
 
-type Options = (batch: BatchEnvironment) => Partial<OrchestrationProps>;
+type Options = (batch: BatchEnvironment, stack: TerraformStack, table: RunRequestsTable) => Partial<OrchestrationProps>;
 
 /** Two routes: `hello` on defaults, `slow` with its own polling, run time, parameters and termination. */
 const twoRoutes: Options = (batch) => ({
   routes: { hello: { target: batch.jobTarget('hello') }, slow: { target: batch.jobTarget('slow'), ...SLOW } },
 });
+
+/** What `withEverything` adds; `artifacts` and `notifications` may be left out. */
+interface Everything {
+  readonly artifacts?: boolean;
+  readonly notifications?: boolean;
+  readonly lambdaRoute?: Partial<LambdaRoute>;
+}
+
+/**
+ * The two Batch routes, plus an artifacts bucket (`artifacts`), notifications (`notifications`)
+ * and the barcode function (`barcode`) as the Lambda route `barcode` (60 s).
+ */
+const withEverything = ({ artifacts = true, notifications = true, lambdaRoute = {} }: Everything = {}): Options => (batch, stack, table) => {
+  const bucket = new ArtifactsBucket(stack, 'artifacts');
+  const barcode = new BarcodeRoute(stack, 'barcode', { artifacts: bucket });
+  return {
+    routes: {
+      ...twoRoutes(batch, stack, table).routes,
+      [LAMBDA_ROUTE]: { function: barcode, maxRunTimeSeconds: LAMBDA_ROUTE_SECONDS, ...lambdaRoute },
+    },
+    artifacts: artifacts ? bucket : undefined,
+    notifications: notifications ? new Notifications(stack, 'notifications', { runRequestsTable: table }) : undefined,
+  };
+};
 
 /**
  * Synthesizes a run-requests table (`table`), a Batch environment (`batch`) with the two job
@@ -46,7 +91,7 @@ function synthOrchestration(options: Options = () => ({}), after?: (stack: Terra
   return synthStack((stack) => {
     const table = new RunRequestsTable(stack, 'table');
     const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], jobDefinitions: JOBS });
-    const orchestration = new Orchestration(stack, 'orchestration', { table, routes: {}, ...twoRoutes(batch), ...options(batch) });
+    const orchestration = new Orchestration(stack, 'orchestration', { table, routes: {}, ...twoRoutes(batch, stack, table), ...options(batch, stack, table) });
     after?.(stack, orchestration);
   });
 }
@@ -62,16 +107,22 @@ function definitionOf(json: Synthesized): Json {
 }
 
 /**
- * The definition with each `${aws_lambda_function.X.arn}` replaced by the ARN that function would
- * have, so that asl-validator checks Resource as an ARN (it lets `${...}` through unchecked).
+ * The definition with each Terraform reference replaced by the value Terraform would put there:
+ * function and queue ARNs, the topic ARN, the bucket name. asl-validator lets `${...}` through
+ * unchecked, so only this form has its ARNs checked.
  */
-function withLambdaArns(json: Synthesized, definition: Json): Json {
-  const functions = resourcesOf(json, 'aws_lambda_function');
-  const text = JSON.stringify(definition).replace(/\$\{aws_lambda_function\.([^.}]+)\.arn\}/g, (_, id: string) => {
-    const name = functions[id]?.function_name as string | undefined;
-    if (!name) throw new Error(`no aws_lambda_function.${id}`);
-    return `arn:aws:lambda:eu-west-1:${ACCOUNT_ID}:function:${name}`;
-  });
+function withRealisticReferences(json: Synthesized, definition: Json): Json {
+  const named = (type: string, id: string, attribute: string): string => {
+    const name = resourcesOf(json, type)[id]?.[attribute] as string | undefined;
+    if (!name) throw new Error(`no ${type}.${id}.${attribute}`);
+    return name;
+  };
+  const text = JSON.stringify(definition)
+    .replace(/\$\{aws_lambda_function\.([^.}]+)\.arn\}/g, (_, id: string) => `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${named('aws_lambda_function', id, 'function_name')}`)
+    .replace(/\$\{aws_batch_job_queue\.([^.}]+)\.arn\}/g, (_, id: string) => `arn:aws:batch:${REGION}:${ACCOUNT_ID}:job-queue/${named('aws_batch_job_queue', id, 'name')}`)
+    .replace(/\$\{aws_sns_topic\.([^.}]+)\.arn\}/g, (_, id: string) => `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${named('aws_sns_topic', id, 'name')}`)
+    .replace(/\$\{aws_s3_bucket\.([^.}]+)\.bucket\}/g, (_, id: string) => `${named('aws_s3_bucket', id, 'bucket_prefix')}20240101000000000000000001`);
+  if (text.includes('${')) throw new Error(`unresolved reference left: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
   return JSON.parse(text) as Json;
 }
 
@@ -91,10 +142,10 @@ function transitionsOf(state: Json): string[] {
   ].filter((t): t is string => typeof t === 'string');
 }
 
-/** Names of the states reachable from StartAt. */
-function reachableStates(definition: Json): Set<string> {
+/** Names of the states reachable from `from` (StartAt by default), `from` included. */
+function reachableStates(definition: Json, from: string = definition.StartAt as string): Set<string> {
   const seen = new Set<string>();
-  const todo: string[] = [definition.StartAt as string];
+  const todo: string[] = [from];
   while (todo.length > 0) {
     const name = todo.pop()!;
     if (seen.has(name)) continue;
@@ -116,6 +167,21 @@ function sorted<T>(statements: T[]): T[] {
 
 const allow = (actions: string[], resources: string[]) => ({ effect: 'Allow', actions, resources });
 
+/** What the state machine role may do about its logs (the delivery APIs take no resource). */
+const LOGS_DELIVERY = allow(
+  [
+    'logs:CreateLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:UpdateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+  ],
+  ['*'],
+);
+
 /** The job ARN pattern the Batch environment derives from its queue ARN, as the summaries print it. */
 function jobArnPattern(json: Synthesized): string {
   return `replace(${readable(json, 'aws_batch_job_queue', 'queue', 'arn')}, "/job-queue/.*$/", "job/*")`;
@@ -127,7 +193,31 @@ function bundleHash(bundle: string): string {
   return new TerraformAsset(stack, 'code', { path: lambdaBundleDir(bundle), type: AssetType.ARCHIVE }).assetHash;
 }
 
+/** Every ErrorEquals name a Retry list retries. */
+function retriedErrors(retry: Json[]): string[] {
+  return retry.flatMap((r) => r.ErrorEquals as string[]);
+}
+
+/** Every `$.…` path a state reads (Variable, `.$` values, intrinsic arguments, SecondsPath …). */
+function pathsReadBy(state: Json): string[] {
+  const text = JSON.stringify({ ...state, ResultPath: undefined, Catch: (state.Catch as Json[] | undefined)?.map((c) => ({ ...c, ResultPath: undefined })) });
+  return [...text.matchAll(/\$\.[A-Za-z0-9_.]+/g)].map((m) => m[0]);
+}
+
 const FUNCTIONS = ['submit-job', 'poll-job', 'record-status'] as const;
+/** The Fail states, and what ends an execution well. */
+const FAIL_STATES = [STATE.jobFailed, STATE.timedOut, STATE.failed, STATE.invalidInput];
+const NOTIFICATION_STATES = [STATE.alert, STATE.notifyChoice, STATE.notify, STATE.recordNotificationFailure];
+const LAMBDA_ROUTE_STATES = [
+  STATE.routeResultPresent,
+  STATE.routeResult,
+  STATE.recordRouteSuccess,
+  STATE.routeSucceededOutcome,
+  STATE.rejectRouteInput,
+  STATE.routeTimedOut,
+  STATE.recordRouteTimeout,
+  STATE.invalidRouteResult,
+];
 
 describe('Orchestration (two routes, defaults)', () => {
   // Prepare + Act
@@ -188,7 +278,7 @@ describe('Orchestration (two routes, defaults)', () => {
 
     it('is valid ASL with realistic Lambda ARNs in place of the references', () => {
       // Prepare
-      const concrete = withLambdaArns(json, definition);
+      const concrete = withRealisticReferences(json, definition);
       // Act
       const result = validateAsl(concrete);
       // Assess
@@ -211,12 +301,18 @@ describe('Orchestration (two routes, defaults)', () => {
       expect([...reachableStates(definition)].sort()).toEqual(Object.keys(states).sort());
     });
 
+    it('has no notification, alert or Lambda route state without notifications and Lambda routes', () => {
+      expect(Object.keys(states).filter((name) => (NOTIFICATION_STATES as string[]).includes(name))).toEqual([]);
+      expect(Object.keys(states).filter((name) => (LAMBDA_ROUTE_STATES as string[]).includes(name))).toEqual([]);
+      expect(machine.definition).not.toContain('sns:publish');
+    });
+
     it('starts with the validation Choice', () => {
       expect(definition.StartAt).toBe(STATE.validate);
       expect(states[STATE.validate].Type).toBe('Choice');
     });
 
-    it('tests runRequestID, then processname, with IsPresent before IsString, and compares no strings', () => {
+    it('tests runRequestID, then processname, with IsPresent before IsString, then adds missing parameters, and compares no strings', () => {
       // Prepare
       const guard = (path: string) => ({ Or: [{ Not: { Variable: path, IsPresent: true } }, { Not: { Variable: path, IsString: true } }] });
       const validate = states[STATE.validate];
@@ -224,6 +320,7 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(validate.Choices).toEqual([
         { ...guard('$.runRequestID'), Next: STATE.invalidInput },
         { ...guard('$.processname'), Next: STATE.rejectMissing },
+        { Not: { Variable: '$.parameters', IsPresent: true }, Next: STATE.addParameters },
       ]);
       expect(validate.Default).toBe(STATE.chooseRoute);
       expect(JSON.stringify(validate)).not.toContain('StringEquals');
@@ -231,7 +328,11 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(states[STATE.rejectMissing]).toMatchObject({ Type: 'Pass', ResultPath: '$.outcome', Next: STATE.recordRejection });
     });
 
-    it('compares processname only in the route Choice, which only the validation Choice leads to', () => {
+    it('adds empty parameters, then routes', () => {
+      expect(states[STATE.addParameters]).toEqual({ Type: 'Pass', Result: {}, ResultPath: '$.parameters', Next: STATE.chooseRoute });
+    });
+
+    it('compares processname only in the route Choice, which only the validation Choice and Add empty parameters lead to', () => {
       // Prepare
       const comparing = Object.entries(states)
         .filter(([, s]) => /"StringEquals"/.test(JSON.stringify(s)) && JSON.stringify(s).includes('$.processname'))
@@ -241,7 +342,7 @@ describe('Orchestration (two routes, defaults)', () => {
         .map(([name]) => name);
       // Assess
       expect(comparing).toEqual([STATE.chooseRoute]);
-      expect(leadingToRouteChoice).toEqual([STATE.validate]);
+      expect(leadingToRouteChoice.sort()).toEqual([STATE.addParameters, STATE.validate].sort());
     });
 
     it('routes each route name with one StringEquals, in order, and rejects any other name', () => {
@@ -256,10 +357,11 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(states[STATE.rejectUnknown]).toMatchObject({ Type: 'Pass', ResultPath: '$.outcome', Next: STATE.recordRejection });
     });
 
-    it('puts the default route into $.route: queue by reference, definition by name, default limits', () => {
+    it('puts the default route into $.route: queue by reference, definition by name, default limits, no artifacts bucket', () => {
       expect(states[routeStateName('hello')]).toEqual({
         Type: 'Pass',
         Result: {
+          type: 'batch',
           name: 'hello',
           jobQueue: refTo(json, 'aws_batch_job_queue', 'queue', 'arn'),
           jobDefinition: resourceNamed(json, 'aws_batch_job_definition', 'job-hello').name,
@@ -275,6 +377,7 @@ describe('Orchestration (two routes, defaults)', () => {
 
     it('puts the custom route into $.route with its polling merged over the defaults', () => {
       expect(states[routeStateName('slow')].Result).toEqual({
+        type: 'batch',
         name: 'slow',
         jobQueue: refTo(json, 'aws_batch_job_queue', 'queue', 'arn'),
         jobDefinition: 'test-batch-slow',
@@ -298,19 +401,38 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(states[STATE.poll]).toMatchObject({ ResultPath: '$.job', Next: STATE.finished });
     });
 
-    it('ends on SUCCEEDED, FAILED and TIMED_OUT and polls again otherwise', () => {
+    it('takes the outcome of SUCCEEDED, FAILED and TIMED_OUT and polls again otherwise', () => {
       expect(states[STATE.finished]).toEqual({
         Type: 'Choice',
         Choices: [
-          { Variable: '$.job.status', StringEquals: 'SUCCEEDED', Next: STATE.succeeded },
-          { Variable: '$.job.status', StringEquals: 'FAILED', Next: STATE.jobFailed },
-          { Variable: '$.job.status', StringEquals: 'TIMED_OUT', Next: STATE.timedOut },
+          { Variable: '$.job.status', StringEquals: 'SUCCEEDED', Next: STATE.succeededOutcome },
+          { Variable: '$.job.status', StringEquals: 'FAILED', Next: STATE.jobFailedOutcome },
+          { Variable: '$.job.status', StringEquals: 'TIMED_OUT', Next: STATE.timedOutOutcome },
         ],
         Default: STATE.wait,
       });
       expect(states[STATE.succeeded].Type).toBe('Succeed');
       expect(states[STATE.jobFailed].Type).toBe('Fail');
-      expect(states[STATE.timedOut].Type).toBe('Fail');
+      expect(states[STATE.timedOut]).toMatchObject({ Type: 'Fail', Error: 'RunTimedOut' });
+    });
+
+    it('without notifications, goes from every outcome straight to Finish', () => {
+      // Prepare
+      const outcomes = Object.entries(states).filter(([, s]) => s.ResultPath === '$.notification');
+      // Assess
+      expect(outcomes.map(([name]) => name).sort()).toEqual(
+        [
+          STATE.rejectedOutcome,
+          STATE.succeededOutcome,
+          STATE.jobFailedOutcome,
+          `${STATE.timedOutOutcome} (job)`,
+          `${STATE.timedOutOutcome} (route)`,
+          STATE.failureOutcome,
+        ].sort(),
+      );
+      for (const [name, outcome] of outcomes) {
+        expect({ name, Type: outcome.Type, Next: outcome.Next }).toEqual({ name, Type: 'Pass', Next: STATE.finish });
+      }
     });
 
     it('has four Tasks, each retrying with full jitter as TASK_RETRY says', () => {
@@ -323,7 +445,7 @@ describe('Orchestration (two routes, defaults)', () => {
 
     it('retries the Lambda service errors and the transient errors the handlers raise', () => {
       for (const [, task] of tasks) {
-        const retried = (task.Retry as Json[]).flatMap((r) => r.ErrorEquals as string[]);
+        const retried = retriedErrors(task.Retry as Json[]);
         expect(retried).toEqual(
           expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']),
         );
@@ -338,12 +460,12 @@ describe('Orchestration (two routes, defaults)', () => {
       }
     });
 
-    it('lets Record failure catch its own errors into the Fail state, keeping $.error', () => {
+    it('lets Record failure catch its own errors into the Fail state, keeping $.error, and otherwise take the failure outcome', () => {
       const recordFailure = states[STATE.recordFailure];
       expect(recordFailure.Catch).toHaveLength(1);
       expect(recordFailure.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: STATE.failed });
       expect(recordFailure.Catch[0].ResultPath).not.toBe('$.error');
-      expect(recordFailure.Next).toBe(STATE.failed);
+      expect(recordFailure.Next).toBe(STATE.failureOutcome);
       expect(states[STATE.failed].Type).toBe('Fail');
     });
 
@@ -381,22 +503,7 @@ describe('Orchestration (two routes, defaults)', () => {
   describe('IAM', () => {
     it('lets the state machine invoke exactly the three functions and deliver logs, nothing more', () => {
       const fns = FUNCTIONS.map((f) => readable(json, 'aws_lambda_function', `${f}_function`, 'arn'));
-      expect(roleNamed(json, 'test-orchestration-role').statements).toEqual([
-        allow(['lambda:InvokeFunction'], fns.flatMap((f) => [f, `${f}:*`])),
-        allow(
-          [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          ['*'],
-        ),
-      ]);
+      expect(roleNamed(json, 'test-orchestration-role').statements).toEqual([allow(['lambda:InvokeFunction'], fns.flatMap((f) => [f, `${f}:*`])), LOGS_DELIVERY]);
     });
 
     it('lets submit-job submit to the queue with the routed job definitions, tag jobs, list jobs, and update statuses', () => {
@@ -438,6 +545,11 @@ describe('Orchestration (two routes, defaults)', () => {
       );
     });
 
+    it('without artifacts, grants the job roles nothing', () => {
+      expect(roleNamed(json, 'test-batch-job-hello').statements).toEqual([]);
+      expect(roleNamed(json, 'test-batch-job-slow').statements).toEqual([]);
+    });
+
     it('grants no wildcard action to any role', () => {
       const actions = rolesOf(json).flatMap((r) => r.statements.flatMap((s) => s.actions));
       expect(actions.length).toBeGreaterThan(0);
@@ -468,6 +580,357 @@ describe('Orchestration (two routes, defaults)', () => {
   });
 });
 
+describe('Orchestration with notifications, artifacts, a Lambda route and two Batch routes', () => {
+  // Prepare + Act
+  const json = synthOrchestration(withEverything());
+  const machine = onlyResource(json, 'aws_sfn_state_machine');
+  const definition = definitionOf(json);
+  const states = definition.States as Record<string, Json>;
+  const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
+  const fnArn = (idPart: string) => refTo(json, 'aws_lambda_function', `${idPart}_function`, 'arn');
+  const routeFn = fnArn('generate-barcode');
+  const notifyFn = fnArn('notify');
+  const topicArn = refTo(json, 'aws_sns_topic', 'failures', 'arn');
+  const bucketName = refTo(json, 'aws_s3_bucket', 'artifacts', 'bucket');
+  const bucketObjects = `${readable(json, 'aws_s3_bucket', 'artifacts', 'arn')}/*`;
+  const run = states[runRouteStateName(LAMBDA_ROUTE)];
+
+  describe('definition', () => {
+    it('reaches every state from StartAt', () => {
+      expect([...reachableStates(definition)].sort()).toEqual(Object.keys(states).sort());
+    });
+
+    it('is valid ASL as synthesized', () => {
+      const result = validateAsl(definition);
+      expect(result.errors).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
+    it('is valid ASL with realistic function, queue and topic ARNs and bucket name in place of the references', () => {
+      // Prepare
+      const concrete = withRealisticReferences(json, definition);
+      // Act
+      const result = validateAsl(concrete);
+      // Assess
+      expect(JSON.stringify(concrete)).not.toContain('${');
+      expect(result.errors).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
+    it('invokes the orchestration functions, the route function and notify, and publishes to SNS', () => {
+      expect(Object.fromEntries(tasks.map(([name, s]) => [name, s.Resource]))).toEqual({
+        [STATE.recordRejection]: fnArn('record-status'),
+        [startRouteStateName(LAMBDA_ROUTE)]: fnArn('record-status'),
+        [runRouteStateName(LAMBDA_ROUTE)]: routeFn,
+        [STATE.recordRouteSuccess]: fnArn('record-status'),
+        [STATE.recordRouteTimeout]: fnArn('record-status'),
+        [STATE.submit]: fnArn('submit-job'),
+        [STATE.poll]: fnArn('poll-job'),
+        [STATE.recordFailure]: fnArn('record-status'),
+        [STATE.alert]: 'arn:aws:states:::sns:publish',
+        [STATE.notify]: notifyFn,
+        [STATE.recordNotificationFailure]: fnArn('record-status'),
+      });
+    });
+
+    it('routes the three routes in the order given', () => {
+      expect(states[STATE.chooseRoute].Choices).toEqual(
+        ['hello', 'slow', LAMBDA_ROUTE].map((name) => ({ Variable: '$.processname', StringEquals: name, Next: routeStateName(name) })),
+      );
+    });
+
+    it('gives the Batch routes the artifacts bucket, in the shape submit-job accepts', () => {
+      for (const route of ['hello', 'slow']) {
+        const result = states[routeStateName(route)].Result as Json;
+        expect(result).toMatchObject({ type: 'batch', name: route, artifactsBucket: bucketName });
+        expect(parseInput(routeSchema, result, 'test').artifactsBucket).toBe(bucketName);
+      }
+    });
+
+    it('puts the Lambda route into $.route, then records it RUNNING without touching the state', () => {
+      expect(states[routeStateName(LAMBDA_ROUTE)]).toEqual({
+        Type: 'Pass',
+        Result: { type: 'lambda', name: LAMBDA_ROUTE, functionArn: routeFn, maxRunTimeSeconds: LAMBDA_ROUTE_SECONDS },
+        ResultPath: '$.route',
+        Next: startRouteStateName(LAMBDA_ROUTE),
+      });
+      expect(states[startRouteStateName(LAMBDA_ROUTE)]).toMatchObject({
+        Resource: fnArn('record-status'),
+        Parameters: { 'runRequestID.$': '$.runRequestID', status: 'RUNNING' },
+        ResultPath: null,
+        Retry: TASK_RETRY,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure }],
+        Next: runRouteStateName(LAMBDA_ROUTE),
+      });
+    });
+
+    it("runs the route function with the request, its parameters and the run request's own artifacts prefix", () => {
+      expect(run.Parameters).toEqual({
+        'runRequestID.$': '$.runRequestID',
+        'processname.$': '$.processname',
+        'parameters.$': '$.parameters',
+        artifacts: { bucket: bucketName, 'prefix.$': "States.Format('{}/', $.runRequestID)" },
+      });
+      expect(run).toMatchObject({ ResultPath: '$.result', Next: STATE.routeResultPresent });
+    });
+
+    it("bounds the route function by the route's maxRunTimeSeconds and retries neither its timeout nor its crash", () => {
+      expect(run.TimeoutSeconds).toBe(LAMBDA_ROUTE_SECONDS);
+      expect(run.Retry).toEqual(ROUTE_RETRY);
+      expect(retriedErrors(run.Retry as Json[])).not.toContain('States.Timeout');
+      expect(retriedErrors(run.Retry as Json[])).not.toContain('Lambda.Unknown');
+      expect(retriedErrors(run.Retry as Json[])).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.TooManyRequestsException', ...TRANSIENT_ERROR_NAMES]));
+    });
+
+    it('catches a route timeout as Route timed out, before the catch-all into Record failure', () => {
+      expect(run.Catch).toEqual([
+        { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: STATE.routeTimedOut },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure },
+      ]);
+    });
+
+    it('fails a result without a boolean ok as InvalidRouteResult, and splits ok results from rejected input', () => {
+      expect(states[STATE.routeResultPresent]).toEqual({
+        Type: 'Choice',
+        Choices: [{ Not: { Variable: '$.result.ok', IsBoolean: true }, Next: STATE.invalidRouteResult }],
+        Default: STATE.routeResult,
+      });
+      expect(states[STATE.invalidRouteResult]).toEqual({ Type: 'Pass', Result: { Error: 'InvalidRouteResult' }, ResultPath: '$.error', Next: STATE.recordFailure });
+      expect(states[STATE.routeResult]).toEqual({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.result.ok', BooleanEquals: true, Next: STATE.recordRouteSuccess }],
+        Default: STATE.rejectRouteInput,
+      });
+    });
+
+    it('records a route success and hands its url to the client', () => {
+      expect(states[STATE.recordRouteSuccess]).toMatchObject({
+        Parameters: { 'runRequestID.$': '$.runRequestID', status: 'SUCCEEDED' },
+        ResultPath: '$.outcome',
+        Next: STATE.routeSucceededOutcome,
+      });
+      expect(states[STATE.routeSucceededOutcome]).toEqual({
+        Type: 'Pass',
+        Parameters: { status: 'SUCCEEDED', 'url.$': '$.result.url' },
+        ResultPath: '$.notification',
+        Next: STATE.notifyChoice,
+      });
+    });
+
+    it("rejects the route's bad input with the route's message, through Record rejection", () => {
+      expect(states[STATE.rejectRouteInput]).toEqual({
+        Type: 'Pass',
+        Parameters: { status: 'REJECTED', 'reason.$': '$.result.message' },
+        ResultPath: '$.outcome',
+        Next: STATE.recordRejection,
+      });
+    });
+
+    it('records a route timeout as TIMED_OUT with its reason, then takes the timed-out outcome', () => {
+      expect(states[STATE.routeTimedOut]).toEqual({
+        Type: 'Pass',
+        Parameters: { status: 'TIMED_OUT', 'reason.$': "States.Format('maximum run time of {} s exceeded', $.route.maxRunTimeSeconds)" },
+        ResultPath: '$.outcome',
+        Next: STATE.recordRouteTimeout,
+      });
+      expect(states[STATE.recordRouteTimeout]).toMatchObject({
+        Resource: fnArn('record-status'),
+        Parameters: { 'runRequestID.$': '$.runRequestID', status: 'TIMED_OUT', 'reason.$': '$.outcome.reason' },
+        ResultPath: '$.outcome',
+        Next: STATE.timedOutOutcome,
+      });
+    });
+
+    it("tells a Batch timeout (the job's reason) from a route timeout (the recorded reason)", () => {
+      expect(states[STATE.timedOutOutcome]).toEqual({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.job.reason', IsPresent: true, Next: `${STATE.timedOutOutcome} (job)` }],
+        Default: `${STATE.timedOutOutcome} (route)`,
+      });
+    });
+
+    it.each([
+      { name: STATE.rejectedOutcome, parameters: { status: 'REJECTED', error: { code: 'REJECTED', 'message.$': '$.outcome.reason' } }, next: STATE.notifyChoice },
+      { name: STATE.succeededOutcome, parameters: { status: 'SUCCEEDED' }, next: STATE.notifyChoice },
+      { name: STATE.routeSucceededOutcome, parameters: { status: 'SUCCEEDED', 'url.$': '$.result.url' }, next: STATE.notifyChoice },
+      { name: STATE.jobFailedOutcome, parameters: { status: 'FAILED', error: { code: 'JOB_FAILED', 'message.$': '$.job.reason' } }, next: STATE.alert },
+      { name: `${STATE.timedOutOutcome} (job)`, parameters: { status: 'TIMED_OUT', error: { code: 'TIMED_OUT', 'message.$': '$.job.reason' } }, next: STATE.alert },
+      { name: `${STATE.timedOutOutcome} (route)`, parameters: { status: 'TIMED_OUT', error: { code: 'TIMED_OUT', 'message.$': '$.outcome.reason' } }, next: STATE.alert },
+      { name: STATE.failureOutcome, parameters: { status: 'FAILED', error: { code: 'ORCHESTRATION_ERROR', 'message.$': '$.outcome.reason' } }, next: STATE.alert },
+    ])('$name writes $.notification and goes on to $next', ({ name, parameters, next }) => {
+      expect(states[name]).toEqual({ Type: 'Pass', Parameters: parameters, ResultPath: '$.notification', Next: next });
+    });
+
+    it('alerts exactly the FAILED and TIMED_OUT outcomes', () => {
+      const intoAlert = Object.entries(states)
+        .filter(([, s]) => transitionsOf(s).includes(STATE.alert))
+        .map(([name]) => name);
+      expect(intoAlert.sort()).toEqual([STATE.jobFailedOutcome, `${STATE.timedOutOutcome} (job)`, `${STATE.timedOutOutcome} (route)`, STATE.failureOutcome].sort());
+    });
+
+    it('publishes an alert to the failure topic by reference, keeping the state as it was', () => {
+      const alert = states[STATE.alert];
+      expect(alert).toMatchObject({ Type: 'Task', Resource: 'arn:aws:states:::sns:publish', ResultPath: null, Next: STATE.notifyChoice });
+      expect(alert.Parameters).toEqual({
+        TopicArn: topicArn,
+        Subject: expect.any(String),
+        'Message.$': expect.stringMatching(/^States\.Format\(/),
+      });
+      expect(alert.Parameters['Message.$']).toContain('$.runRequestID');
+      expect(alert.Parameters['Message.$']).toContain('$.notification.status');
+      expect(alert.Parameters['Message.$']).toContain('$.notification.error.message');
+    });
+
+    it('goes on after a lost alert exactly as after a sent one (an alert changes no outcome)', () => {
+      const alert = states[STATE.alert];
+      expect(alert.Catch).toHaveLength(1);
+      expect(alert.Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: alert.Next });
+      expect(alert.Catch[0].ResultPath).not.toMatch(/^\$\.(notification|error|outcome)$/);
+      expect((alert.Retry as Json[]).every((r) => r.JitterStrategy === 'FULL')).toBe(true);
+    });
+
+    it('notifies only a request with a client id and a caller identity', () => {
+      expect(states[STATE.notifyChoice]).toEqual({
+        Type: 'Choice',
+        Choices: [{ And: [{ Variable: '$.clientId', IsPresent: true }, { Variable: '$.callerIdentity', IsPresent: true }], Next: STATE.notify }],
+        Default: STATE.finish,
+      });
+    });
+
+    it('hands notify the request, its client, its caller and $.notification', () => {
+      expect(states[STATE.notify]).toMatchObject({
+        Resource: notifyFn,
+        Parameters: { 'runRequestID.$': '$.runRequestID', 'clientId.$': '$.clientId', 'callerIdentity.$': '$.callerIdentity', 'notification.$': '$.notification' },
+        Retry: TASK_RETRY,
+        Next: STATE.finish,
+      });
+      expect(states[STATE.notify].ResultPath).not.toMatch(/^\$\.(notification|error|outcome)$/);
+    });
+
+    it('records a failed notification and finishes, never going to a Fail state', () => {
+      // Prepare
+      const notify = states[STATE.notify];
+      const record = states[STATE.recordNotificationFailure];
+      // Assess
+      expect(notify.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: STATE.recordNotificationFailure }]);
+      expect(record).toMatchObject({
+        Resource: fnArn('record-status'),
+        Parameters: { 'runRequestID.$': '$.runRequestID', notification: 'FAILED', 'reason.$': "States.Format('notification error: {}', $.notifyError.Error)" },
+        ResultPath: null,
+        Retry: TASK_RETRY,
+        Next: STATE.finish,
+      });
+      expect(record.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: STATE.finish }]);
+      expect([...transitionsOf(notify), ...transitionsOf(record)].filter((next) => (FAIL_STATES as string[]).includes(next))).toEqual([]);
+    });
+
+    it('finishes by the outcome: SUCCEEDED and REJECTED succeed, TIMED_OUT and FAILED fail by kind', () => {
+      expect(states[STATE.finish]).toEqual({
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.notification.status', StringEquals: 'SUCCEEDED', Next: STATE.succeeded },
+          { Variable: '$.notification.status', StringEquals: 'REJECTED', Next: STATE.rejected },
+          { Variable: '$.notification.status', StringEquals: 'TIMED_OUT', Next: STATE.timedOut },
+          { Variable: '$.notification.error.code', StringEquals: 'JOB_FAILED', Next: STATE.jobFailed },
+        ],
+        Default: STATE.failed,
+      });
+      expect(states[STATE.succeeded]).toEqual({ Type: 'Succeed' });
+      expect(states[STATE.rejected]).toEqual({ Type: 'Succeed' });
+      expect(states[STATE.timedOut]).toMatchObject({ Type: 'Fail', Error: 'RunTimedOut' });
+      expect(states[STATE.jobFailed]).toMatchObject({ Type: 'Fail', Error: 'JobFailed' });
+      expect(states[STATE.failed]).toMatchObject({ Type: 'Fail', Error: 'OrchestrationFailed' });
+    });
+
+    it('reaches the terminal states only through Finish, but for the invalid input and a failed Record failure', () => {
+      const terminals = Object.entries(states).filter(([, s]) => s.Type === 'Succeed' || s.Type === 'Fail');
+      for (const [terminal] of terminals) {
+        const from = Object.entries(states)
+          .filter(([, s]) => transitionsOf(s).includes(terminal))
+          .map(([name]) => name);
+        const expected = terminal === STATE.invalidInput ? [STATE.validate] : terminal === STATE.failed ? [STATE.finish, STATE.recordFailure] : [STATE.finish];
+        expect({ terminal, from: from.sort() }).toEqual({ terminal, from: expected.sort() });
+      }
+    });
+
+    it('retries every orchestration Task as TASK_RETRY says, and catches all but the failure and notification records into Record failure', () => {
+      const orchestrationTasks = tasks.filter(([name]) => name !== STATE.alert && name !== runRouteStateName(LAMBDA_ROUTE));
+      for (const [name, task] of orchestrationTasks) {
+        expect({ name, Retry: task.Retry }).toEqual({ name, Retry: TASK_RETRY });
+        if (name === STATE.recordFailure || name === STATE.notify || name === STATE.recordNotificationFailure) continue;
+        expect({ name, Catch: task.Catch }).toEqual({ name, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure }] });
+      }
+    });
+
+    it('gives every function Task but the route a timeout longer than its function timeout', () => {
+      const functions = resourcesOf(json, 'aws_lambda_function');
+      const timeoutOf = (resource: string) => Object.entries(functions).find(([id]) => resource === `\${aws_lambda_function.${id}.arn}`)?.[1].timeout as number;
+      for (const [name, task] of tasks.filter(([n]) => n !== STATE.alert && n !== runRouteStateName(LAMBDA_ROUTE))) {
+        expect({ name, longer: task.TimeoutSeconds > timeoutOf(task.Resource as string) }).toEqual({ name, longer: true });
+      }
+    });
+
+    it('never reads $.processname in a state that a request without a string processname can reach (a missing path fails the execution uncatchably)', () => {
+      // A request without processname goes to Record rejection; when that fails, Record failure
+      // leads on to Failure outcome and Alert failure. A JSONPath that is not in the input is a
+      // States.Runtime error there, which no Catch (not even States.ALL) catches.
+      const reachable = [...reachableStates(definition, STATE.rejectMissing)];
+      const reading = reachable.filter((name) => pathsReadBy(states[name]).includes('$.processname'));
+      expect(reading).toEqual([]);
+    });
+
+    it('holds no literal account id or region, and no ARN but the SNS integration', () => {
+      const text = machine.definition as string;
+      expect(text).not.toMatch(/\d{12}/);
+      expect(text).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob)-[a-z]+-\d+\b/);
+      expect(text.match(/arn:aws[^"]*/g)).toEqual(['arn:aws:states:::sns:publish']);
+    });
+  });
+
+  describe('IAM', () => {
+    it('lets the state machine invoke the three functions, the route function and notify, publish to the topic, and deliver logs', () => {
+      // Prepare
+      const invocable = [...FUNCTIONS.map((f) => `${f}_function`), 'generate-barcode_function'].map((f) => readable(json, 'aws_lambda_function', f, 'arn'));
+      const notify = readable(json, 'aws_lambda_function', 'notify_function', 'arn');
+      // Assess
+      expect(sorted(roleNamed(json, 'test-orchestration-role').statements)).toEqual(
+        sorted([
+          allow(['lambda:InvokeFunction'], invocable.flatMap((f) => [f, `${f}:*`])),
+          allow(['lambda:InvokeFunction'], [notify, `${notify}:*`]),
+          allow(['sns:Publish'], [readable(json, 'aws_sns_topic', 'failures', 'arn')]),
+          LOGS_DELIVERY,
+        ]),
+      );
+    });
+
+    it('is created after the notifications policy of its role', () => {
+      const roleName = refTo(json, 'aws_iam_role', 'orchestration_role', 'name');
+      const policies = Object.entries(resourcesOf(json, 'aws_iam_role_policy'))
+        .filter(([, policy]) => policy.role === roleName)
+        .map(([id]) => `aws_iam_role_policy.${id}`);
+      expect(policies).toHaveLength(3);
+      expect(machine.depends_on).toEqual(expect.arrayContaining(policies));
+    });
+
+    it("lets the route function put and get objects in the bucket's keys, and nothing else in S3", () => {
+      const role = roleNamed(json, 'test-barcode-generate-barcode-role');
+      expect(sorted(role.statements.filter((s) => s.actions.some((a) => a.startsWith('s3:'))))).toEqual(
+        sorted([allow(['s3:PutObject'], [bucketObjects]), allow(['s3:GetObject'], [bucketObjects])]),
+      );
+      expect(role.statements).toHaveLength(3);
+    });
+
+    it.each(['hello', 'slow'])("lets the created job role of route %s put objects in the bucket's keys, only", (route) => {
+      expect(roleNamed(json, `test-batch-job-${route}`).statements).toEqual([allow(['s3:PutObject'], [bucketObjects])]);
+    });
+
+    it('grants no wildcard action to any role', () => {
+      const actions = rolesOf(json).flatMap((r) => r.statements.flatMap((s) => s.actions));
+      expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+    });
+  });
+});
+
 describe('Orchestration options', () => {
   it('routes unknown process names to the defaultRoute', () => {
     // Prepare + Act
@@ -487,10 +950,17 @@ describe('Orchestration options', () => {
     // Prepare
     const json = synthOrchestration(() => ({ defaultRoute: 'hello' }));
     // Act
-    const result = validateAsl(withLambdaArns(json, definitionOf(json)));
+    const result = validateAsl(withRealisticReferences(json, definitionOf(json)));
     // Assess
     expect(result.errors).toBe('');
     expect(result.isValid).toBe(true);
+  });
+
+  it('may take a Lambda route as the defaultRoute', () => {
+    const definition = definitionOf(synthOrchestration((batch, stack, table) => ({ ...withEverything()(batch, stack, table), defaultRoute: LAMBDA_ROUTE })));
+    expect(definition.States[STATE.chooseRoute].Default).toBe(routeStateName(LAMBDA_ROUTE));
+    expect(definition.States[STATE.rejectUnknown]).toBeUndefined();
+    expect(Object.keys(definition.States).filter((name) => !reachableStates(definition).has(name))).toEqual([]);
   });
 
   it('passes finishedRetentionDays to every function', () => {
@@ -551,12 +1021,91 @@ describe('Orchestration options', () => {
       allow(['states:StartExecution'], [readable(json, 'aws_sfn_state_machine', 'state-machine', 'arn')]),
     ]);
   });
+
+  describe('without notifications (artifacts and a Lambda route)', () => {
+    const json = synthOrchestration(withEverything({ notifications: false }));
+    const definition = definitionOf(json);
+    const states = definition.States as Record<string, Json>;
+
+    it('has no Notify or Alert state, and publishes nothing', () => {
+      expect(Object.keys(states).filter((name) => (NOTIFICATION_STATES as string[]).includes(name))).toEqual([]);
+      expect(Object.values(states).filter((s) => s.Type === 'Task' && !String(s.Resource).startsWith('${aws_lambda_function.'))).toEqual([]);
+      expect(onlyResource(json, 'aws_sfn_state_machine').definition).not.toContain('sns:publish');
+      expect(Object.keys(resourcesOf(json, 'aws_lambda_function')).filter((id) => id.includes('notify'))).toEqual([]);
+    });
+
+    it('goes from every outcome straight to Finish, and reaches every state', () => {
+      const outcomes = Object.entries(states).filter(([, s]) => s.ResultPath === '$.notification');
+      expect(outcomes).toHaveLength(7);
+      for (const [name, outcome] of outcomes) expect({ name, Next: outcome.Next }).toEqual({ name, Next: STATE.finish });
+      expect([...reachableStates(definition)].sort()).toEqual(Object.keys(states).sort());
+    });
+
+    it('is valid ASL', () => {
+      const result = validateAsl(withRealisticReferences(json, definition));
+      expect(result.errors).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
+    it('lets the state machine invoke no notify function and publish nothing', () => {
+      const actions = roleNamed(json, 'test-orchestration-role').statements.flatMap((s) => s.actions);
+      expect(actions).not.toContain('sns:Publish');
+      expect(resourcesOf(json, 'aws_sns_topic')).toEqual({});
+    });
+  });
+
+  describe('without artifacts (notifications and a Lambda route)', () => {
+    const json = synthOrchestration(withEverything({ artifacts: false }));
+    const states = definitionOf(json).States as Record<string, Json>;
+
+    it('gives the route function no artifacts, and the Batch routes no bucket', () => {
+      expect(Object.keys(states[runRouteStateName(LAMBDA_ROUTE)].Parameters)).toEqual(['runRequestID.$', 'processname.$', 'parameters.$']);
+      for (const route of ['hello', 'slow']) expect(states[routeStateName(route)].Result).not.toHaveProperty('artifactsBucket');
+    });
+
+    it('grants no role anything in S3', () => {
+      const s3 = rolesOf(json).flatMap((r) => r.statements.flatMap((s) => s.actions)).filter((a) => a.startsWith('s3:'));
+      expect(s3).toEqual([]);
+    });
+  });
+
+  it('gives a Lambda route 300 s by default', () => {
+    const definition = definitionOf(synthOrchestration(() => ({ routes: { imported: { function: IMPORTED_FUNCTION } } })));
+    expect(definition.States[runRouteStateName('imported')].TimeoutSeconds).toBe(300);
+    expect(definition.States[routeStateName('imported')].Result.maxRunTimeSeconds).toBe(300);
+  });
+
+  it('with only a Lambda route, has no Batch state, reaches every state and is valid ASL', () => {
+    // Prepare + Act
+    const json = synthOrchestration(() => ({ routes: { imported: { function: IMPORTED_FUNCTION, maxRunTimeSeconds: 900 } } }));
+    const definition = definitionOf(json);
+    // Assess
+    expect(definition.States[STATE.submit]).toBeUndefined();
+    expect(definition.States[STATE.poll]).toBeUndefined();
+    expect(definition.States[runRouteStateName('imported')]).toMatchObject({ Resource: IMPORTED_FUNCTION.functionArn, TimeoutSeconds: 900 });
+    expect([...reachableStates(definition)].sort()).toEqual(Object.keys(definition.States).sort());
+    const result = validateAsl(withRealisticReferences(json, definition));
+    expect(result.errors).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('lets the state machine invoke an imported route function by its ARN, and grants a role-less function nothing', () => {
+    const json = synthOrchestration(withEverything({ lambdaRoute: { function: IMPORTED_FUNCTION } }));
+    const submitJob = readable(json, 'aws_lambda_function', 'submit-job_function', 'arn');
+    const invoke = roleNamed(json, 'test-orchestration-role').statements.find((s) => s.resources.includes(submitJob));
+    expect(invoke?.resources).toEqual(expect.arrayContaining([IMPORTED_FUNCTION.functionArn, `${IMPORTED_FUNCTION.functionArn}:*`]));
+    expect(roleNamed(json, 'test-barcode-generate-barcode-role').statements.flatMap((s) => s.actions).filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
 });
 
 describe('Orchestration validation', () => {
   /** The custom route `slow` alone, with `changes`. */
-  const withSlow = (changes: Partial<OrchestrationRoute>): Options => (batch) => ({
+  const withSlow = (changes: Partial<BatchRoute>): Options => (batch) => ({
     routes: { slow: { target: batch.jobTarget('slow'), ...SLOW, ...changes } },
+  });
+  /** A Lambda route `imported` alone, with `changes`. */
+  const withLambda = (changes: Partial<LambdaRoute>): Options => () => ({
+    routes: { imported: { function: IMPORTED_FUNCTION, ...changes } },
   });
 
   it('rejects no routes', () => {
@@ -595,6 +1144,16 @@ describe('Orchestration validation', () => {
     expect(buildOrchestration(withSlow({ polling: { maxSeconds: 4000 } }))).toThrow(
       /route 'slow': polling\.maxSeconds must be at most 3600 \(got 4000\)/,
     );
+  });
+
+  it("rejects a Lambda route's maxRunTimeSeconds 901, past a Lambda's limit", () => {
+    expect(buildOrchestration(withLambda({ maxRunTimeSeconds: 901 }))).toThrow(
+      /route 'imported': a Lambda route's maxRunTimeSeconds must be 1\.\.900, a Lambda's limit \(got 901\)/,
+    );
+  });
+
+  it("accepts a Lambda route's maxRunTimeSeconds 900", () => {
+    expect(buildOrchestration(withLambda({ maxRunTimeSeconds: 900 }))).not.toThrow();
   });
 
   it('rejects log retention 8 days', () => {

@@ -17,3 +17,6 @@ if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !==
     },
   });
 }
+
+// Handlers publish embedded-format metrics to stdout; tests have no use for them.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';

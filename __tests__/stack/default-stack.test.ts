@@ -85,7 +85,9 @@ describe('BatchGatewayStack (default configuration)', () => {
     expect(Object.keys(resourcesOf(json, 'aws_dynamodb_table'))).toHaveLength(2);
     expect(Object.keys(resourcesOf(json, 'aws_apigatewayv2_api'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_s3_bucket'))).toHaveLength(1);
-    expect(Object.keys(resourcesOf(json, 'aws_sns_topic'))).toHaveLength(1);
+    // Run failures (notifications) and alarms (monitoring).
+    expect(Object.keys(resourcesOf(json, 'aws_sns_topic'))).toHaveLength(2);
+    expect(Object.keys(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).length).toBeGreaterThanOrEqual(20);
     expect(Object.keys(resourcesOf(json, 'aws_lambda_event_source_mapping'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_batch_job_queue'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_vpc'))).toHaveLength(1);
@@ -103,8 +105,10 @@ describe('BatchGatewayStack (default configuration)', () => {
   it('outputs the API and WebSocket URLs, table, queue, dead-letter queue, bucket and failure topic', () => {
     expect(Object.keys(json.output ?? {}).sort()).toEqual(
       [
+        'alarm_topic_arn',
         'api_url',
         'artifacts_bucket',
+        'dashboard_name',
         'failure_topic_arn',
         'job_queue_arn',
         'run_requests_table_name',
@@ -199,6 +203,13 @@ describe('BatchGatewayStack (variants)', () => {
 
     expect(Object.keys(resourcesOf(json, 'aws_api_gateway_usage_plan'))).toHaveLength(1);
     expect(json.output).toHaveProperty('api_key_id');
+  });
+
+  it('leaves monitoring out when asked', () => {
+    const json = synthDefault({ BATCH_GATEWAY_MONITORING: 'false' });
+
+    expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).toEqual({});
+    expect(json.output).not.toHaveProperty('alarm_topic_arn');
   });
 
   it('leaves the account-level API Gateway setting alone when asked', () => {

@@ -3,6 +3,7 @@ import { BatchClient } from '@aws-sdk/client-batch';
 import type { Context } from 'aws-lambda';
 import { statusStoreFromEnv } from '../shared/handler-env';
 import { logger } from '../shared/logger';
+import { publishMetrics } from '../shared/metrics';
 import { JobState, parseInput, pollInputSchema } from '../shared/orchestration-state';
 import { pollJob } from './core';
 
@@ -21,6 +22,7 @@ export async function handler(event: unknown, context: Context): Promise<JobStat
     logger.error('Poll failed', { error: err as Error });
     throw err;
   } finally {
+    publishMetrics();
     logger.removeKeys(['runRequestID', 'jobId']);
   }
 }

@@ -6,6 +6,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { surfaceAwsError } from './aws-errors';
+import { countStatus } from './metrics';
 import { isTerminal, RUN_REQUEST_TTL_ATTRIBUTE, RunRequestStatus, statusProgress } from './run-request';
 
 export interface StatusStoreDeps {
@@ -110,6 +111,7 @@ export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, 
         ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
       }),
     );
+    countStatus(update.status);
     return true;
   } catch (err) {
     if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return false;

@@ -88,6 +88,8 @@ export interface ApiIngestProps {
 export class ApiIngest extends Construct {
   public readonly table: IRunRequestsTable;
   public readonly restApiId: string;
+  /** The API's name (CloudWatch's `ApiName` dimension). */
+  public readonly apiName: string;
   /** For `execute-api:Invoke` policies: `<executionArn>/<stage>/<METHOD>/<path>`. */
   public readonly executionArn: string;
   public readonly stageName: string;
@@ -129,6 +131,7 @@ export class ApiIngest extends Construct {
       endpointConfiguration: { types: ['REGIONAL'] },
     });
     this.restApiId = api.id;
+    this.apiName = api.name;
     this.executionArn = api.executionArn;
 
     const integrationRole = new ServiceRole(this, 'integration-role', {

@@ -40,6 +40,7 @@ export class StreamTrigger extends Construct {
   public readonly function: LambdaFunction;
   public readonly deadLetterQueueArn: string;
   public readonly deadLetterQueueUrl: string;
+  public readonly deadLetterQueueName: string;
   public readonly eventSourceMappingUuid: string;
 
   constructor(scope: Construct, id: string, props: StreamTriggerProps) {
@@ -77,6 +78,7 @@ export class StreamTrigger extends Construct {
     new SqsQueuePolicy(this, 'dead-letters-policy', { queueUrl: dlq.url, policy: tlsOnly.json });
     this.deadLetterQueueArn = dlq.arn;
     this.deadLetterQueueUrl = dlq.url;
+    this.deadLetterQueueName = dlq.name;
 
     this.function = new LambdaFunction(this, 'start-execution', {
       bundle: 'start-execution',
