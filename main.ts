@@ -219,7 +219,7 @@ export class BatchGatewayStack extends TerraformStack {
       table: this.ingest.table,
       routes: {
         sample: { target: this.batch.jobTarget('sample'), maxRunTimeSeconds: 3600, terminateOnTimeout: true },
-        barcode: { function: barcode, maxRunTimeSeconds: 60 },
+        barcode: { function: barcode, maxRunTimeSeconds: 30 },
       },
       artifacts: this.artifacts,
       notifications: this.notifications,

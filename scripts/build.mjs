@@ -52,7 +52,8 @@ export async function build({ quiet = false } = {}) {
       }),
     ),
   );
-  const appSources = [path.join(root, 'main.ts'), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), ...tsFiles(path.join(root, 'scripts'))];
+  // start-execution's core too: the redrive and reconcile scripts start executions exactly as it does.
+  const appSources = [path.join(root, 'main.ts'), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), path.join(root, 'lambdas', 'start-execution', 'core.ts'), ...tsFiles(path.join(root, 'scripts'))];
   await esbuild.build({
     entryPoints: appSources,
     outdir: path.join(root, 'dist', 'app'),

@@ -1,6 +1,7 @@
 // `npm start` / `npm run plan`: build, synthesize the default stack in offline-plan mode, then
-// terraform init, validate and plan with no AWS credentials, and print a short review.
-import { readFileSync } from 'node:fs';
+// terraform init, validate and plan with no AWS credentials, and print the review CI posts on a
+// pull request (scripts/lib/plan-review.ts, as `npm run plan-review`), saved beside the plan.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +15,15 @@ try {
   process.env.BATCH_GATEWAY_OFFLINE_PLAN = '1';
   const stackDir = await synth();
   const { initValidatePlan } = require(path.join(root, 'dist/app/scripts/lib/terraform.js'));
-  const { summarize, formatSummary } = require(path.join(root, 'dist/app/scripts/lib/plan-summary.js'));
+  const { reviewPlan } = require(path.join(root, 'dist/app/scripts/lib/plan-review.js'));
   const { runs, planJson } = initValidatePlan(stackDir);
   for (const run of runs) console.log(`${run.command}: ok (${run.ms} ms)`);
   const config = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
-  console.log(`\n${formatSummary(summarize(config, planJson))}`);
+  const review = reviewPlan(planJson, { config, title: 'Offline plan review' });
+  const reviewFile = path.join(stackDir, 'plan-review.md');
+  writeFileSync(reviewFile, review.markdown);
+  console.log(`\n${review.markdown}`);
+  console.log(`Review: ${path.relative(process.cwd(), reviewFile)}`);
   console.log(`\nSaved plan: ${path.relative(process.cwd(), path.join(stackDir, 'plan.tfplan'))} (offline mode: fake credentials, never apply it)`);
 } catch (err) {
   console.error(err.message);

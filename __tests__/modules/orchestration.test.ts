@@ -684,7 +684,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
 
     it('catches a route timeout as Route timed out, before the catch-all into Record failure', () => {
       expect(run.Catch).toEqual([
-        { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: STATE.routeTimedOut },
+        { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], ResultPath: '$.error', Next: STATE.routeTimedOut },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure },
       ]);
     });
@@ -870,7 +870,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       }
     });
 
-    it('never reads $.processname in a state that a request without a string processname can reach (a missing path fails the execution uncatchably)', () => {
+    it('never reads $.processname in a state a request without processname can reach (a missing path fails the execution, uncaught)', () => {
       // A request without processname goes to Record rejection; when that fails, Record failure
       // leads on to Failure outcome and Alert failure. A JSONPath that is not in the input is a
       // States.Runtime error there, which no Catch (not even States.ALL) catches.

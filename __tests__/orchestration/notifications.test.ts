@@ -157,7 +157,7 @@ describe('failures, alerted and notified', () => {
     expect(error?.name).toBe('JobFailed');
     expect(item).toMatchObject({ status: 'FAILED', exitCode: 2, notification: 'SENT' });
     expect(alerts).toHaveLength(1);
-    expect(alerts[0].Message).toBe(`Run request ${id} (sample) ended FAILED: Essential container in task exited`);
+    expect(alerts[0].Message).toBe(`Run request ${id} ended FAILED: Essential container in task exited`);
     expect(delivery.messages.get(`c-${id}`)).toEqual([
       { runRequestID: id, status: 'FAILED', error: { code: 'JOB_FAILED', message: 'Essential container in task exited' } },
     ]);

@@ -38,10 +38,12 @@ export class ArtifactsBucket extends Construct implements IArtifactsBucket {
   public readonly bucketName: string;
   public readonly bucketArn: string;
   public readonly expirationDays: number;
+  private readonly kmsKeyArn?: string;
 
   constructor(scope: Construct, id: string, props: ArtifactsBucketProps = {}) {
     super(scope, id);
     this.expirationDays = props.expirationDays ?? 1;
+    this.kmsKeyArn = props.kmsKeyArn;
     assertLiteral(this.expirationDays, (d) => Number.isInteger(d) && d >= 1 && d <= 3650, `ArtifactsBucket: expirationDays must be a whole number of days from 1 to 3650 (got ${this.expirationDays})`);
 
     const bucket = new S3Bucket(this, 'bucket', {
@@ -98,10 +100,17 @@ export class ArtifactsBucket extends Construct implements IArtifactsBucket {
   }
 
   public grantWrite(grantee: IGrantable): void {
-    grantee.addToPolicy('artifacts-write', [{ actions: ['s3:PutObject'], resources: [`${this.bucketArn}/*`] }]);
+    grantee.addToPolicy('artifacts-write', [
+      { actions: ['s3:PutObject'], resources: [`${this.bucketArn}/*`] },
+      // Writing under a customer-managed key needs the key too.
+      ...(this.kmsKeyArn ? [{ actions: ['kms:GenerateDataKey'], resources: [this.kmsKeyArn] }] : []),
+    ]);
   }
 
   public grantRead(grantee: IGrantable): void {
-    grantee.addToPolicy('artifacts-read', [{ actions: ['s3:GetObject'], resources: [`${this.bucketArn}/*`] }]);
+    grantee.addToPolicy('artifacts-read', [
+      { actions: ['s3:GetObject'], resources: [`${this.bucketArn}/*`] },
+      ...(this.kmsKeyArn ? [{ actions: ['kms:Decrypt'], resources: [this.kmsKeyArn] }] : []),
+    ]);
   }
 }

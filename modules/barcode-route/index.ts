@@ -3,6 +3,8 @@ import { IArtifactsBucket } from '../artifacts';
 import { IGrantable } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
 import { ILambdaRouteFunction } from '../orchestration';
+import { isLiteral } from '../shared/naming';
+import { Fn, Op, Token } from 'cdktf';
 
 export interface BarcodeRouteProps {
   /** Where the PNG is stored; the link expires no later than the object. */
@@ -31,15 +33,22 @@ export class BarcodeRoute extends Construct implements ILambdaRouteFunction {
       bundle: 'generate-barcode',
       description: 'Renders a Code 128 barcode PNG into the artifacts bucket and returns a link',
       environment: {
-        URL_EXPIRES_SECONDS: String(Math.min(props.artifacts.expirationDays * 86400, MAX_PRESIGNED_SECONDS)),
+        URL_EXPIRES_SECONDS: linkLifetimeSeconds(props.artifacts.expirationDays),
         POWERTOOLS_SERVICE_NAME: 'generate-barcode',
       },
       memorySize: 512,
-      timeoutSeconds: 30,
+      // At least the route's maximum run time, so that the route's timeout (TIMED_OUT) comes first.
+      timeoutSeconds: 60,
       logRetentionDays: props.logRetentionDays,
       tracing: props.tracing,
     });
     this.functionArn = this.function.functionArn;
     this.role = this.function.role;
   }
+}
+
+/** Seconds a link lives: the object's lifetime, at most SigV4's; a Terraform expression when the days are one. */
+function linkLifetimeSeconds(expirationDays: number): string {
+  if (isLiteral(expirationDays)) return String(Math.min(expirationDays * 86400, MAX_PRESIGNED_SECONDS));
+  return Token.asString(Fn.min([Op.mul(expirationDays, 86400), MAX_PRESIGNED_SECONDS]));
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api';
 import { Apigatewayv2Deployment } from '@cdktf/provider-aws/lib/apigatewayv2-deployment';
 import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
@@ -14,7 +13,7 @@ import { Construct } from 'constructs';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { IGrantable } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
-import { assertLiteral, assertLogRetention, assertProp, physicalName } from '../shared/naming';
+import { assertLiteral, assertLogRetention, physicalName } from '../shared/naming';
 
 /** What the orchestration needs to tell clients and operators how a run ended. */
 export interface INotificationTargets {
@@ -69,8 +68,10 @@ export class Notifications extends Construct implements INotificationTargets {
     const authorization = 'AWS_IAM';
     const retention = props.logRetentionDays ?? 30;
     assertLiteral(ttl, (t) => Number.isInteger(t) && t >= 60 && t <= 7 * 86400, `Notifications: connectionTtlSeconds must be a whole number from 60 to 604800 (got ${ttl})`);
-    assertProp(/^[A-Za-z0-9_-]{1,128}$/.test(stageName), `Notifications: stageName must match [A-Za-z0-9_-]{1,128} (got '${stageName}')`);
-    assertProp(props.failureEmail === undefined || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.failureEmail), `Notifications: failureEmail is not an e-mail address (got '${props.failureEmail}')`);
+    assertLiteral(stageName, (n) => /^[A-Za-z0-9_-]{1,128}$/.test(n), `Notifications: stageName must match [A-Za-z0-9_-]{1,128} (got '${stageName}')`);
+    if (props.failureEmail !== undefined) {
+      assertLiteral(props.failureEmail, (e) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e), `Notifications: failureEmail is not an e-mail address (got '${props.failureEmail}')`);
+    }
     assertLogRetention(retention, 'Notifications');
     const name = physicalName(this);
     const index = 'byClientId';
@@ -152,7 +153,10 @@ export class Notifications extends Construct implements INotificationTargets {
     const deployment = new Apigatewayv2Deployment(this, 'deployment', {
       apiId: api.id,
       description: 'batch-gateway notifications',
-      triggers: { redeployment: createHash('sha256').update(JSON.stringify({ authorization, routes: ['$connect', '$disconnect'] })).digest('hex') },
+      // Route and integration ids and targets are known only at apply: Terraform hashes them then.
+      triggers: {
+        redeployment: Fn.sha1(Fn.jsonencode([authorization, ...routes.map((r) => [r.id, r.routeKey, r.target]), ...integrations.map((i) => [i.id, i.integrationUri])])),
+      },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: [...routes, ...integrations],
     });

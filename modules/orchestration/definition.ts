@@ -199,7 +199,8 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
       // The route's maximum run time bounds the function; running out of it is TIMED_OUT, not retried.
       TimeoutSeconds: route.maxRunTimeSeconds,
       Retry: ROUTE_RETRY,
-      Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: STATE.routeTimedOut }, ...catchAll],
+      // The Task's timeout, or the function's own if it is shorter (reported by Lambda as Sandbox.Timedout).
+      Catch: [{ ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], ResultPath: '$.error', Next: STATE.routeTimedOut }, ...catchAll],
       Next: STATE.routeResultPresent,
     };
   }
@@ -298,7 +299,8 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
       Parameters: {
         TopicArn: props.failureTopicArn,
         Subject: 'batch-gateway: run request did not succeed',
-        'Message.$': "States.Format('Run request {} ({}) ended {}: {}', $.runRequestID, $.processname, $.notification.status, $.notification.error.message)",
+        // Only paths every failure has: a request without processname can fail too.
+        'Message.$': "States.Format('Run request {} ended {}: {}', $.runRequestID, $.notification.status, $.notification.error.message)",
       },
       ResultPath: null,
       Retry: ALERT_RETRY,

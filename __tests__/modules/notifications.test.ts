@@ -1,0 +1,357 @@
+import { AssetType, TerraformAsset, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { managementEndpointFrom } from '../../lambdas/notify/core';
+import { RunRequestsTable } from '../../modules/api-ingest/table';
+import { ApiGatewayAccountLogging } from '../../modules/api-ingest/account-logging';
+import { Notifications, NotificationsProps } from '../../modules/notifications';
+import { lambdaBundleDir } from '../../modules/shared/bundles';
+import { ServiceRole } from '../../modules/shared/iam';
+import { readableReference } from '../../scripts/lib/plan-summary';
+import { Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
+
+type Options = Omit<NotificationsProps, 'runRequestsTable'>;
+
+/**
+ * Synthesizes a run-requests table (`table`) and `Notifications` (`notifications`) with `options`;
+ * `after` may add to the stack (e.g. a grantee).
+ */
+function synthNotifications(options: Options = {}, after?: (stack: TerraformStack, notifications: Notifications) => void): Synthesized {
+  return synthStack((stack) => {
+    const table = new RunRequestsTable(stack, 'table');
+    const notifications = new Notifications(stack, 'notifications', { runRequestsTable: table, ...options });
+    after?.(stack, notifications);
+  });
+}
+
+/** Deferred construction, for `toThrow`. */
+function buildNotifications(options: Options): () => void {
+  return () => synthNotifications(options);
+}
+
+/** A reference as the role summaries print it (`aws_x.name.attr`). */
+function readable(json: Synthesized, type: string, idPart: string, attribute: string): string {
+  return readableReference(refTo(json, type, idPart, attribute));
+}
+
+/** Statements in a stable order, for comparing sets of statements. */
+function sorted<T>(statements: T[]): T[] {
+  return [...statements].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+const allow = (actions: string[], resources: string[]) => ({ effect: 'Allow', actions, resources });
+
+/** The asset hash of a Lambda bundle, computed the way the function's asset computes it. */
+function bundleHash(bundle: string): string {
+  const stack = new TerraformStack(Testing.app(), 'hash');
+  return new TerraformAsset(stack, 'code', { path: lambdaBundleDir(bundle), type: AssetType.ARCHIVE }).assetHash;
+}
+
+const FUNCTIONS = ['ws-connect', 'ws-disconnect', 'notify'] as const;
+const ROUTES = [
+  { routeKey: '$connect', slug: 'connect', bundle: 'ws-connect', authorization: 'AWS_IAM' },
+  { routeKey: '$disconnect', slug: 'disconnect', bundle: 'ws-disconnect', authorization: 'NONE' },
+] as const;
+
+describe('Notifications (defaults)', () => {
+  // Prepare + Act
+  const json = synthNotifications();
+  const api = onlyResource(json, 'aws_apigatewayv2_api');
+  const stage = onlyResource(json, 'aws_apigatewayv2_stage');
+  const deployment = onlyResource(json, 'aws_apigatewayv2_deployment');
+  const connections = resourceNamed(json, 'aws_dynamodb_table', 'connections');
+  const apiId = refTo(json, 'aws_apigatewayv2_api', 'api', 'id');
+  const executionArn = refTo(json, 'aws_apigatewayv2_api', 'api', 'execution_arn');
+  const fn = (bundle: string) => resourceNamed(json, 'aws_lambda_function', `${bundle}_function`);
+
+  describe('WebSocket API', () => {
+    it('is a WebSocket API that selects routes by the action of a message', () => {
+      expect(api).toMatchObject({ name: 'test-notifications', protocol_type: 'WEBSOCKET', route_selection_expression: '$request.body.action' });
+    });
+
+    it('has exactly the $connect and $disconnect routes, with an integration each', () => {
+      expect(Object.values(resourcesOf(json, 'aws_apigatewayv2_route')).map((r) => r.route_key).sort()).toEqual(['$connect', '$disconnect']);
+      expect(Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration'))).toHaveLength(2);
+    });
+
+    it.each(ROUTES)('routes $routeKey ($authorization) to an AWS_PROXY integration of $bundle', ({ slug, bundle, authorization, routeKey }) => {
+      // Prepare
+      const route = resourceNamed(json, 'aws_apigatewayv2_route', `_${slug}-route`);
+      const integration = resourceNamed(json, 'aws_apigatewayv2_integration', `_${slug}-integration`);
+      // Assess
+      expect(route).toEqual({
+        api_id: apiId,
+        route_key: routeKey,
+        authorization_type: authorization,
+        target: `integrations/${refTo(json, 'aws_apigatewayv2_integration', `_${slug}-integration`, 'id')}`,
+      });
+      expect(integration).toEqual({
+        api_id: apiId,
+        integration_type: 'AWS_PROXY',
+        integration_method: 'POST',
+        integration_uri: refTo(json, 'aws_lambda_function', `${bundle}_function`, 'invoke_arn'),
+      });
+    });
+
+    it.each(ROUTES)('lets API Gateway invoke $bundle from the $routeKey route of any stage, only', ({ slug, bundle, routeKey }) => {
+      expect(resourceNamed(json, 'aws_lambda_permission', `_${slug}-permission`)).toEqual({
+        action: 'lambda:InvokeFunction',
+        function_name: refTo(json, 'aws_lambda_function', `${bundle}_function`, 'function_name'),
+        principal: 'apigateway.amazonaws.com',
+        source_arn: `${executionArn}/*/${routeKey}`,
+      });
+      expect(Object.keys(resourcesOf(json, 'aws_lambda_permission'))).toHaveLength(2);
+    });
+
+    it('deploys after every route and integration, replacing the deployment before destroying it', () => {
+      // Prepare
+      const dependencies = [
+        ...Object.keys(resourcesOf(json, 'aws_apigatewayv2_route')).map((id) => `aws_apigatewayv2_route.${id}`),
+        ...Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration')).map((id) => `aws_apigatewayv2_integration.${id}`),
+      ];
+      // Assess
+      expect(deployment.api_id).toBe(apiId);
+      expect([...(deployment.depends_on as string[])].sort()).toEqual(dependencies.sort());
+      // Hashed by Terraform at apply, over every route and integration as deployed.
+      expect(deployment.triggers.redeployment).toMatch(/^\$\{sha1\(jsonencode\(\["AWS_IAM", /);
+      for (const id of [...Object.keys(resourcesOf(json, 'aws_apigatewayv2_route')), ...Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration'))]) {
+        expect(deployment.triggers.redeployment).toContain(`.${id}.id`);
+      }
+      expect(deployment.lifecycle).toEqual({ create_before_destroy: true });
+    });
+
+    it('serves stage v1 from that deployment', () => {
+      expect(stage).toMatchObject({ api_id: apiId, name: 'v1', deployment_id: refTo(json, 'aws_apigatewayv2_deployment', 'deployment', 'id') });
+    });
+
+    it('logs access as JSON to its own log group, kept 30 days', () => {
+      // Prepare
+      const logGroup = resourceNamed(json, 'aws_cloudwatch_log_group', 'access-logs');
+      const format = JSON.parse(stage.access_log_settings.format as string) as Record<string, string>;
+      // Assess
+      expect(stage.access_log_settings.destination_arn).toBe(refTo(json, 'aws_cloudwatch_log_group', 'access-logs', 'arn'));
+      expect(logGroup).toEqual({ name: '/aws/apigateway/test-notifications/v1', retention_in_days: 30 });
+      expect(format).toMatchObject({ requestId: '$context.requestId', connectionId: '$context.connectionId', routeKey: '$context.routeKey', status: '$context.status' });
+    });
+
+    it('throttles every route at 10 per second, burst 20, with no data traces', () => {
+      expect(stage.default_route_settings).toEqual({ throttling_rate_limit: 10, throttling_burst_limit: 20, data_trace_enabled: false, logging_level: 'OFF' });
+    });
+
+    it('does not wait for account logging it was not given', () => {
+      expect(stage.depends_on).toBeUndefined();
+    });
+  });
+
+  describe('connections table', () => {
+    it('keys connections by connectionId and finds them by clientId', () => {
+      expect(connections).toMatchObject({
+        name: 'test-notifications-connections',
+        hash_key: 'connectionId',
+        attribute: [
+          { name: 'connectionId', type: 'S' },
+          { name: 'clientId', type: 'S' },
+        ],
+        global_secondary_index: [{ name: 'byClientId', hash_key: 'clientId', projection_type: 'ALL' }],
+      });
+    });
+
+    it('expires connections on expiresAt, is encrypted and billed per request', () => {
+      expect(connections).toMatchObject({
+        ttl: { attribute_name: 'expiresAt', enabled: true },
+        server_side_encryption: { enabled: true },
+        billing_mode: 'PAY_PER_REQUEST',
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it.each(FUNCTIONS)('%s runs its own bundle on Node.js 22, arm64', (bundle) => {
+      expect(fn(bundle)).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler' });
+      expect(fn(bundle).source_code_hash).toBe(bundleHash(bundle));
+      expect(fn(bundle).role).toBe(refTo(json, 'aws_iam_role', `${bundle}_role`, 'arn'));
+    });
+
+    it('tells ws-connect the connections table and keeps connections 3600 s', () => {
+      expect(fn('ws-connect').environment.variables).toEqual({
+        CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
+        CONNECTION_TTL_SECONDS: '3600',
+        POWERTOOLS_SERVICE_NAME: 'ws-connect',
+      });
+    });
+
+    it('tells ws-disconnect the connections table', () => {
+      expect(fn('ws-disconnect').environment.variables).toEqual({
+        CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
+        POWERTOOLS_SERVICE_NAME: 'ws-disconnect',
+      });
+    });
+
+    it('tells notify both tables, the index, and the https management endpoint of the stage', () => {
+      // Prepare
+      const connectionsArn = refTo(json, 'aws_dynamodb_table', 'connections', 'arn').slice(2, -1);
+      const region = `\${element(split(":", ${connectionsArn}), 3)}`;
+      const stageName = refTo(json, 'aws_apigatewayv2_stage', 'stage', 'name');
+      // Assess
+      expect(fn('notify').environment.variables).toEqual({
+        CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
+        CONNECTIONS_INDEX: 'byClientId',
+        TABLE_NAME: refTo(json, 'aws_dynamodb_table', 'table', 'name'),
+        WEBSOCKET_ENDPOINT: `https://${apiId}.execute-api.${region}.amazonaws.com/${stageName}`,
+        POWERTOOLS_SERVICE_NAME: 'notify',
+      });
+    });
+
+    it('builds the endpoint from no literal region, and notify accepts it once Terraform resolves it', () => {
+      // Prepare: what Terraform makes of the expressions, given a real table ARN.
+      const endpoint = fn('notify').environment.variables.WEBSOCKET_ENDPOINT as string;
+      const tableArn = 'arn:aws:dynamodb:ap-southeast-2:123456789012:table/test-notifications-connections';
+      const resolved = endpoint
+        .replace(apiId, 'a1b2c3d4e5')
+        .replace(/\$\{element\(split\(":", [^)]+\), 3\)\}/, () => tableArn.split(':')[3])
+        .replace(refTo(json, 'aws_apigatewayv2_stage', 'stage', 'name'), 'v1');
+      // Assess
+      expect(endpoint).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn)-[a-z]+-\d\b/);
+      expect(resolved).toBe('https://a1b2c3d4e5.execute-api.ap-southeast-2.amazonaws.com/v1');
+      expect(managementEndpointFrom(resolved)).toBe(resolved);
+    });
+  });
+
+  describe('IAM', () => {
+    it('lets ws-connect put connections, and write its logs, only', () => {
+      expect(sorted(roleNamed(json, 'test-notifications-ws-connect-role').statements)).toEqual(
+        sorted([
+          allow(['dynamodb:PutItem'], [readable(json, 'aws_dynamodb_table', 'connections', 'arn')]),
+          allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'ws-connect_logs', 'arn')}:*`]),
+        ]),
+      );
+    });
+
+    it('lets ws-disconnect delete connections, and write its logs, only', () => {
+      expect(sorted(roleNamed(json, 'test-notifications-ws-disconnect-role').statements)).toEqual(
+        sorted([
+          allow(['dynamodb:DeleteItem'], [readable(json, 'aws_dynamodb_table', 'connections', 'arn')]),
+          allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'ws-disconnect_logs', 'arn')}:*`]),
+        ]),
+      );
+    });
+
+    it('lets notify query the clientId index, forget gone connections, post to connections of its stage and record the outcome', () => {
+      // Prepare
+      const connectionsArn = readable(json, 'aws_dynamodb_table', 'connections', 'arn');
+      const stageName = readable(json, 'aws_apigatewayv2_stage', 'stage', 'name');
+      // Assess
+      expect(sorted(roleNamed(json, 'test-notifications-notify-role').statements)).toEqual(
+        sorted([
+          allow(['dynamodb:Query'], [`${connectionsArn}/index/byClientId`]),
+          allow(['dynamodb:DeleteItem'], [connectionsArn]),
+          allow(['execute-api:ManageConnections'], [`${readable(json, 'aws_apigatewayv2_api', 'api', 'execution_arn')}/${stageName}/POST/@connections/*`]),
+          allow(['dynamodb:UpdateItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
+          allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'notify_logs', 'arn')}:*`]),
+        ]),
+      );
+    });
+
+    it('grantNotify lets a grantee invoke notify (and its versions) and publish to the failure topic, nothing more', () => {
+      // Prepare + Act
+      const granted = synthNotifications({}, (stack, notifications) => {
+        notifications.grantNotify(new ServiceRole(stack, 'caller', { servicePrincipal: 'states.amazonaws.com' }));
+      });
+      const notify = readable(granted, 'aws_lambda_function', 'notify_function', 'arn');
+      // Assess
+      expect(roleNamed(granted, 'test-caller').statements).toEqual([
+        allow(['lambda:InvokeFunction'], [notify, `${notify}:*`]),
+        allow(['sns:Publish'], [readable(granted, 'aws_sns_topic', 'failures', 'arn')]),
+      ]);
+    });
+  });
+
+  describe('failure topic', () => {
+    it('is encrypted with the AWS-managed SNS key', () => {
+      expect(onlyResource(json, 'aws_sns_topic')).toMatchObject({ name: 'test-notifications-failures', kms_master_key_id: 'alias/aws/sns' });
+    });
+
+    it('has no subscription without failureEmail', () => {
+      expect(resourcesOf(json, 'aws_sns_topic_subscription')).toEqual({});
+    });
+  });
+});
+
+describe('Notifications options', () => {
+  it('subscribes failureEmail to the failure topic by e-mail', () => {
+    const json = synthNotifications({ failureEmail: 'ops@example.com' });
+    expect(onlyResource(json, 'aws_sns_topic_subscription')).toEqual({
+      topic_arn: refTo(json, 'aws_sns_topic', 'failures', 'arn'),
+      protocol: 'email',
+      endpoint: 'ops@example.com',
+    });
+  });
+
+  it('leaves a failureEmail from a Terraform variable to Terraform (only literal values are checked)', () => {
+    // Prepare + Act
+    const json = synthStack((stack) => {
+      const email = new TerraformVariable(stack, 'failure_email', { type: 'string' });
+      new Notifications(stack, 'notifications', { runRequestsTable: new RunRequestsTable(stack, 'table'), failureEmail: email.stringValue });
+    });
+    // Assess
+    expect(onlyResource(json, 'aws_sns_topic_subscription').endpoint).toBe('${var.failure_email}');
+  });
+
+  it('keeps connections connectionTtlSeconds', () => {
+    const json = synthNotifications({ connectionTtlSeconds: 7200 });
+    expect(resourceNamed(json, 'aws_lambda_function', 'ws-connect_function').environment.variables.CONNECTION_TTL_SECONDS).toBe('7200');
+  });
+
+  it('sets the stage name, throttling and log retention', () => {
+    // Prepare + Act
+    const json = synthNotifications({ stageName: 'prod', throttlingRateLimit: 5, throttlingBurstLimit: 7, logRetentionDays: 14 });
+    const stage = onlyResource(json, 'aws_apigatewayv2_stage');
+    // Assess
+    expect(stage.name).toBe('prod');
+    expect(stage.default_route_settings).toMatchObject({ throttling_rate_limit: 5, throttling_burst_limit: 7 });
+    expect(resourceNamed(json, 'aws_cloudwatch_log_group', 'access-logs')).toEqual({ name: '/aws/apigateway/test-notifications/prod', retention_in_days: 14 });
+    for (const bundle of FUNCTIONS) {
+      expect(resourceNamed(json, 'aws_cloudwatch_log_group', `${bundle}_logs`).retention_in_days).toBe(14);
+    }
+  });
+
+  it('creates the stage after the account logging it is given', () => {
+    const json = synthStack((stack) => {
+      const accountLogging = new ApiGatewayAccountLogging(stack, 'apigw-account');
+      new Notifications(stack, 'notifications', { runRequestsTable: new RunRequestsTable(stack, 'table'), accountLogging: accountLogging.resource });
+    });
+    expect(onlyResource(json, 'aws_apigatewayv2_stage').depends_on).toEqual([`aws_api_gateway_account.${Object.keys(resourcesOf(json, 'aws_api_gateway_account'))[0]}`]);
+  });
+
+  it('traces every function with tracing', () => {
+    const json = synthNotifications({ tracing: true });
+    for (const bundle of FUNCTIONS) {
+      expect(resourceNamed(json, 'aws_lambda_function', `${bundle}_function`).tracing_config).toEqual({ mode: 'Active' });
+    }
+  });
+});
+
+describe('Notifications validation', () => {
+  it('rejects connectionTtlSeconds 59', () => {
+    expect(buildNotifications({ connectionTtlSeconds: 59 })).toThrow(/^Notifications: connectionTtlSeconds must be a whole number from 60 to 604800 \(got 59\)/);
+  });
+
+  it('rejects connectionTtlSeconds 604801', () => {
+    expect(buildNotifications({ connectionTtlSeconds: 604801 })).toThrow(/connectionTtlSeconds must be a whole number from 60 to 604800 \(got 604801\)/);
+  });
+
+  it('accepts connectionTtlSeconds 60 and 604800', () => {
+    expect(buildNotifications({ connectionTtlSeconds: 60 })).not.toThrow();
+    expect(buildNotifications({ connectionTtlSeconds: 604800 })).not.toThrow();
+  });
+
+  it("rejects stageName 'a b'", () => {
+    expect(buildNotifications({ stageName: 'a b' })).toThrow(/^Notifications: stageName must match \[A-Za-z0-9_-\]\{1,128\} \(got 'a b'\)/);
+  });
+
+  it("rejects failureEmail 'nope'", () => {
+    expect(buildNotifications({ failureEmail: 'nope' })).toThrow(/^Notifications: failureEmail is not an e-mail address \(got 'nope'\)/);
+  });
+
+  it('rejects log retention 8 days', () => {
+    expect(buildNotifications({ logRetentionDays: 8 })).toThrow(/^Notifications: logRetentionDays must be one of .*\(got 8\)/);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * What the operator tools (`npm run redrive`, `npm run reconcile`) share: argument errors and the
+ * one-line rendering of an AWS error.
+ */
+
+/** A bad command line: the CLI prints the message and its usage, and exits with 1. */
+export class UsageError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/** Exit codes of the operator tools. */
+export const EXIT = {
+  /** Everything handled (or listed, in a dry run). */
+  ok: 0,
+  /** Bad arguments, or an AWS call the tool cannot go on without failed. */
+  error: 1,
+  /** The tool ran, but left something unhandled: see its progress lines. */
+  incomplete: 2,
+} as const;
+
+/** A whole number within [min, max], from a command-line value, or a {@link UsageError} naming the option. */
+export function integerOption(option: string, value: string | undefined, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`--${option} must be a whole number from ${min} to ${max} (got '${value}')`);
+  }
+  return parsed;
+}
+
+/** A required string option, or a {@link UsageError} naming it. */
+export function requiredOption(option: string, value: string | undefined): string {
+  if (value === undefined || value.trim() === '') throw new UsageError(`--${option} is required`);
+  return value;
+}
+
+/** `Name: message` of an error, on one line (SDK errors carry their AWS error code as `name`). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.replace(/\s+/g, ' ');
+  return String(err);
+}
