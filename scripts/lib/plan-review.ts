@@ -190,7 +190,7 @@ const CDKTF_NAME = /^(.+)_[0-9A-F]{8}$/;
 export function reviewPlan(plan: unknown, options: ReviewOptions = {}): PlanReview {
   assertPlan(plan);
   const failOn = options.failOn ?? 'stateful';
-  if (!FAIL_ON_POLICIES.includes(failOn)) throw new PlanFormatError(`failOn is '${String(failOn)}'; allowed: ${FAIL_ON_POLICIES.join(', ')}`);
+  if (!FAIL_ON_POLICIES.includes(failOn)) throw new RangeError(`failOn is '${String(failOn)}'; allowed: ${FAIL_ON_POLICIES.join(', ')}`);
   const config = mergeConfigs(options.config, configFromPlan(plan));
   const changes = reviewedChanges(plan);
   const actions = summarize({}, plan).actions;
