@@ -25,6 +25,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { Testing } from 'cdktf';
 import { BatchGatewayStack, configFromEnv } from '../../main';
 import { STATE } from '../../modules/orchestration/definition';
+import { lambdaContext } from './lambda-context';
 import { parseSynth, resourcesOf } from './synth';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -245,19 +246,6 @@ export class FakeDelivery {
   }
 }
 
-export function lambdaContext(name: string): Json {
-  return {
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: `local-${Math.random().toString(36).slice(2)}`,
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 60000,
-  };
-}
 
 /** The run request as the API writes it, stored in the table; returns it as the execution input. */
 export async function putAcceptedRequest(client: DynamoDBClient, request: Json): Promise<Json> {

@@ -4,7 +4,6 @@ import { createServer, IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PNG } from 'pngjs';
 import { AwsServiceError, InvalidInputError, ThrottledError, TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
@@ -22,6 +21,7 @@ import {
   urlExpiresSecondsFrom,
 } from '../../lambdas/generate-barcode/core';
 import { lambdaBundleDir } from '../../modules/shared/bundles';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'barcode');
 /** A fresh copy each time, so a test can change it without affecting the others. */
@@ -366,22 +366,6 @@ describe('urlExpiresSecondsFrom', () => {
   });
 });
 
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'batch-gateway-generate-barcode',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:batch-gateway-generate-barcode',
-    memoryLimitInMB: '256',
-    awsRequestId: '3f1c2b7e-0d4a-4c8e-9b6f-5a2e1d7c9b04',
-    logGroupName: '/aws/lambda/batch-gateway-generate-barcode',
-    logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 describe('handler', () => {
   const saved = { ...process.env };
@@ -407,7 +391,7 @@ describe('handler', () => {
     const handler = loadHandler();
 
     // Act
-    const result = stored(await handler(fixture('route-input.json'), lambdaContext()));
+    const result = stored(await handler(fixture('route-input.json'), lambdaContext('batch-gateway-generate-barcode')));
 
     // Assess
     expect(puts()).toEqual([expect.objectContaining({ Bucket: BUCKET, Key: KEY, ContentType: 'image/png', CacheControl: 'private, max-age=3600' })]);
@@ -423,7 +407,7 @@ describe('handler', () => {
     event.parameters.text = 'Café';
 
     // Act
-    const result = await handler(event, lambdaContext());
+    const result = await handler(event, lambdaContext('batch-gateway-generate-barcode'));
 
     // Assess
     expect(result).toMatchObject({ ok: false, code: 'INVALID_INPUT', message: expect.stringContaining("'é' (U+00E9)") });
@@ -438,7 +422,7 @@ describe('handler', () => {
     delete event.artifacts;
 
     // Act
-    const result = handler(event, lambdaContext());
+    const result = handler(event, lambdaContext('batch-gateway-generate-barcode'));
 
     // Assess
     await expect(result).rejects.toThrow(InvalidInputError);
@@ -452,7 +436,7 @@ describe('handler', () => {
     s3Mock.on(PutObjectCommand).rejects(s3Error('SlowDown', 503, 'Please reduce your request rate.'));
 
     // Act & Assess
-    await expect(handler(fixture('route-input.json'), lambdaContext())).rejects.toThrow(AwsServiceError);
+    await expect(handler(fixture('route-input.json'), lambdaContext('batch-gateway-generate-barcode'))).rejects.toThrow(AwsServiceError);
     expect(logger.error).toHaveBeenCalledWith('Barcode failed', { error: expect.any(AwsServiceError) });
   });
 });

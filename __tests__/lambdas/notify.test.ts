@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { ConfigurationError } from '../../lambdas/shared/errors';
@@ -24,6 +23,7 @@ import {
   type NotifyInput,
   notifyInputSchema,
 } from '../../lambdas/notify/core';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'websocket');
 function rawInput(change: (raw: Record<string, any>) => void = () => undefined): Record<string, any> {
@@ -482,22 +482,6 @@ describe('handler', () => {
   const saved = { ...process.env };
   const ENDPOINT = 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1';
 
-  function lambdaContext(): Context {
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'batch-gateway-notify',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:batch-gateway-notify',
-      memoryLimitInMB: '256',
-      awsRequestId: '1e7a9c3b-5d2f-4b8a-9c6e-3f1a5b7d9e24',
-      logGroupName: '/aws/lambda/batch-gateway-notify',
-      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-      getRemainingTimeInMillis: () => 30_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
 
   /** Loaded after the environment is set: the handler reads it on first use. */
   function loadHandler(): typeof import('../../lambdas/notify/handler').handler {
@@ -525,7 +509,7 @@ describe('handler', () => {
     queryReturns(connection('conn-A='));
 
     // Act
-    const result = await handler(rawInput(), lambdaContext());
+    const result = await handler(rawInput(), lambdaContext('batch-gateway-notify'));
 
     // Assess
     expect(result).toEqual({ outcome: 'SENT', sent: 1, gone: 0, failed: 0, skipped: 0 });
@@ -543,7 +527,7 @@ describe('handler', () => {
     const handler = loadHandler();
 
     // Act
-    const result = handler(rawInput((raw) => (raw.notification.status = 'DONE')), lambdaContext());
+    const result = handler(rawInput((raw) => (raw.notification.status = 'DONE')), lambdaContext('batch-gateway-notify'));
 
     // Assess
     await expect(result).rejects.toThrow(InvalidInputError);
@@ -557,7 +541,7 @@ describe('handler', () => {
     ddbMock.on(QueryCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
 
     // Act & Assess
-    await expect(handler(rawInput(), lambdaContext())).rejects.toThrow(ThrottledError);
+    await expect(handler(rawInput(), lambdaContext('batch-gateway-notify'))).rejects.toThrow(ThrottledError);
     expect(logger.error).toHaveBeenCalledWith('Notify failed', { error: expect.any(ThrottledError) });
   });
 });

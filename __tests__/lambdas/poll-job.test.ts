@@ -10,13 +10,13 @@ import {
 } from '@aws-sdk/client-batch';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidInputError, JobNotFoundError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
 import { JobState, parseInput, PollInput, pollInputSchema } from '../../lambdas/shared/orchestration-state';
 import { statusProgress, TERMINAL_PROGRESS } from '../../lambdas/shared/run-request';
 import { pollJob, PollJobDeps } from '../../lambdas/poll-job/core';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'orchestration');
 /** A fresh copy each time, so a test can change it without affecting the others. */
@@ -488,22 +488,6 @@ describe('handler', () => {
   const ENV_TABLE = 'batch-gateway-test-run-requests';
   const saved = { ...process.env };
 
-  function lambdaContext(): Context {
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'batch-gateway-poll-job',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:batch-gateway-poll-job',
-      memoryLimitInMB: '256',
-      awsRequestId: '9d4e2f61-7a3b-4c5d-8e9f-0a1b2c3d4e5f',
-      logGroupName: '/aws/lambda/batch-gateway-poll-job',
-      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-      getRemainingTimeInMillis: () => 60_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
 
   /** Loaded after the environment is set: the handler reads it from its module scope on first use. */
   function loadHandler(): typeof import('../../lambdas/poll-job/handler').handler {
@@ -529,7 +513,7 @@ describe('handler', () => {
     batchMock.on(DescribeJobsCommand).resolves(inFlight('RUNNING'));
 
     // Act
-    const job = await handler(pollEvent({ status: 'SUBMITTED' }), lambdaContext());
+    const job = await handler(pollEvent({ status: 'SUBMITTED' }), lambdaContext('batch-gateway-poll-job'));
 
     // Assess
     expect(batchMock.commandCalls(DescribeJobsCommand).map((c) => c.args[0].input)).toEqual([{ jobs: [JOB_ID] }]);
@@ -547,7 +531,7 @@ describe('handler', () => {
     batchMock.on(DescribeJobsCommand).resolves(described('succeeded'));
 
     // Act
-    await handler(pollEvent({ status: 'RUNNING' }), lambdaContext());
+    await handler(pollEvent({ status: 'RUNNING' }), lambdaContext('batch-gateway-poll-job'));
 
     // Assess
     expect(sentUpdates()[0].values[':expiresAt']).toBe(NOW_S + 30 * 86400);
@@ -560,8 +544,8 @@ describe('handler', () => {
     delete event.job;
 
     // Act & Assess
-    await expect(handler(event, lambdaContext())).rejects.toThrow(InvalidInputError);
-    await expect(handler(event, lambdaContext())).rejects.toThrow(/poll-job: invalid input: job: expected object/);
+    await expect(handler(event, lambdaContext('batch-gateway-poll-job'))).rejects.toThrow(InvalidInputError);
+    await expect(handler(event, lambdaContext('batch-gateway-poll-job'))).rejects.toThrow(/poll-job: invalid input: job: expected object/);
     expect(batchMock.calls()).toHaveLength(0);
     expect(ddbMock.calls()).toHaveLength(0);
   });
@@ -572,7 +556,7 @@ describe('handler', () => {
     batchMock.on(DescribeJobsCommand).resolves({ jobs: [] });
 
     // Act & Assess
-    await expect(handler(pollEvent(), lambdaContext())).rejects.toThrow(JobNotFoundError);
+    await expect(handler(pollEvent(), lambdaContext('batch-gateway-poll-job'))).rejects.toThrow(JobNotFoundError);
     expect(logger.error).toHaveBeenCalledWith('Poll failed', { error: expect.any(JobNotFoundError) });
   });
 });

@@ -5,13 +5,13 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { recordOutcome } from '../../lambdas/record-status/core';
 import { InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
 import { TERMINAL_PROGRESS } from '../../lambdas/shared/run-request';
 import { StatusStoreDeps } from '../../lambdas/shared/status-store';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const TABLE_NAME = 'batch-gateway-run-requests';
 const RUN_REQUEST_ID = '6c1b5e0a-3f5d-4f7e-9a53-2b8e1f0c4d21';
@@ -138,22 +138,6 @@ describe('handler', () => {
   const ENV_TABLE = 'batch-gateway-test-run-requests';
   const saved = { ...process.env };
 
-  function lambdaContext(): Context {
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'batch-gateway-record-status',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:batch-gateway-record-status',
-      memoryLimitInMB: '256',
-      awsRequestId: '1b7c3e5a-2d4f-4a6b-9c8d-7e6f5a4b3c2d',
-      logGroupName: '/aws/lambda/batch-gateway-record-status',
-      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-      getRemainingTimeInMillis: () => 60_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
 
   /** Loaded after the environment is set: the handler reads it from its module scope on first use. */
   function loadHandler(): typeof import('../../lambdas/record-status/handler').handler {
@@ -179,7 +163,7 @@ describe('handler', () => {
     const event = { runRequestID: RUN_REQUEST_ID, status: 'REJECTED', reason: 'no route for processname nightly-export' };
 
     // Act
-    const result = await handler(event, lambdaContext());
+    const result = await handler(event, lambdaContext('batch-gateway-record-status'));
 
     // Assess
     expect(result).toEqual({ status: 'REJECTED', reason: 'no route for processname nightly-export', recorded: true });
@@ -195,7 +179,7 @@ describe('handler', () => {
     const handler = loadHandler();
 
     // Act & Assess
-    await expect(handler({ runRequestID: RUN_REQUEST_ID, status: 'PENDING', reason: 'x' }, lambdaContext())).rejects.toThrow(InvalidInputError);
+    await expect(handler({ runRequestID: RUN_REQUEST_ID, status: 'PENDING', reason: 'x' }, lambdaContext('batch-gateway-record-status'))).rejects.toThrow(InvalidInputError);
     expect(ddbMock.calls()).toHaveLength(0);
   });
 });

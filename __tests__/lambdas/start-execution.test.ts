@@ -8,7 +8,7 @@ import {
   StateMachineDoesNotExist,
   type StartExecutionCommandInput,
 } from '@aws-sdk/client-sfn';
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidRecordError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
@@ -19,6 +19,7 @@ import {
   startExecutionForRecord,
 } from '../../lambdas/start-execution/core';
 import { handler } from '../../lambdas/start-execution/handler';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:batch-gateway-run';
 // The handler reads it on its first invocation, so setting it here (after import) is enough.
@@ -43,22 +44,6 @@ function executionArnFor(name: string): string {
   return `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'batch-gateway-start-execution',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:batch-gateway-start-execution',
-    memoryLimitInMB: '256',
-    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-    logGroupName: '/aws/lambda/batch-gateway-start-execution',
-    logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 /** What the SDK throws once its standard retries are exhausted on a throttled call. */
 function throttlingError(): SFNServiceException {
@@ -304,7 +289,7 @@ describe('handler', () => {
     const event = threeInserts();
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, lambdaContext('batch-gateway-start-execution'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -319,7 +304,7 @@ describe('handler', () => {
     const event = threeInserts();
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, lambdaContext('batch-gateway-start-execution'));
 
     // Assess
     const info = jest.mocked(logger.info);
@@ -344,7 +329,7 @@ describe('handler', () => {
       .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, lambdaContext('batch-gateway-start-execution'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -364,7 +349,7 @@ describe('handler', () => {
     breakRecord(poison);
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, lambdaContext('batch-gateway-start-execution'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: sequenceNumberOf(poison) }] });
@@ -383,7 +368,7 @@ describe('handler', () => {
     sfnMock.on(StartExecutionCommand, { name: RUN_REQUESTS[2].runRequestID }).rejects(throttlingError());
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, lambdaContext('batch-gateway-start-execution'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: sequenceNumberOf(throttled) }] });
@@ -397,7 +382,7 @@ describe('handler', () => {
     sfnMock.on(StartExecutionCommand).rejects(throttlingError());
 
     // Act & Assess
-    await expect(handler(event, lambdaContext())).rejects.toMatchObject({ name: 'FullBatchFailureError' });
+    await expect(handler(event, lambdaContext('batch-gateway-start-execution'))).rejects.toMatchObject({ name: 'FullBatchFailureError' });
   });
 
   test('loads without STATE_MACHINE_ARN, then fails the invocation with a ConfigurationError', async () => {
@@ -412,7 +397,7 @@ describe('handler', () => {
       });
 
       // Act & Assess
-      await expect(isolatedHandler!(threeInserts(), lambdaContext())).rejects.toMatchObject({
+      await expect(isolatedHandler!(threeInserts(), lambdaContext('batch-gateway-start-execution'))).rejects.toMatchObject({
         name: 'ConfigurationError',
         message: expect.stringContaining('STATE_MACHINE_ARN'),
       });

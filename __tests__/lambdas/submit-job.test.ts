@@ -17,12 +17,12 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsServiceError, BatchServerError, InvalidInputError, ThrottledError, TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
 import { parseInput, SubmitInput, submitInputSchema } from '../../lambdas/shared/orchestration-state';
 import { jobNameFor, submitJob, SubmitJobDeps } from '../../lambdas/submit-job/core';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'orchestration');
 /** A fresh copy each time, so a test can change it without affecting the others. */
@@ -506,22 +506,6 @@ describe('handler', () => {
   const ENV_TABLE = 'batch-gateway-test-run-requests';
   const saved = { ...process.env };
 
-  function lambdaContext(): Context {
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'batch-gateway-submit-job',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:batch-gateway-submit-job',
-      memoryLimitInMB: '256',
-      awsRequestId: '3f1c2b7e-0d4a-4c8e-9b6f-5a2e1d7c9b04',
-      logGroupName: '/aws/lambda/batch-gateway-submit-job',
-      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-      getRemainingTimeInMillis: () => 60_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
 
   /** Loaded after the environment is set: the handler reads it from its module scope on first use. */
   function loadHandler(): typeof import('../../lambdas/submit-job/handler').handler {
@@ -547,7 +531,7 @@ describe('handler', () => {
     const event = fixture('submit-input.json');
 
     // Act
-    const job = await handler(event, lambdaContext());
+    const job = await handler(event, lambdaContext('batch-gateway-submit-job'));
 
     // Assess
     expect(batchMock.commandCalls(SubmitJobCommand).map((c) => c.args[0].input)).toEqual([expectedSubmit()]);
@@ -576,7 +560,7 @@ describe('handler', () => {
     delete event.route.jobDefinition;
 
     // Act
-    const result = handler(event, lambdaContext());
+    const result = handler(event, lambdaContext('batch-gateway-submit-job'));
 
     // Assess
     await expect(result).rejects.toThrow(InvalidInputError);
@@ -591,7 +575,7 @@ describe('handler', () => {
     batchMock.on(SubmitJobCommand).rejects(new ServerException({ message: 'Internal Server Error', $metadata: { httpStatusCode: 500 } }));
 
     // Act & Assess
-    await expect(handler(fixture('submit-input.json'), lambdaContext())).rejects.toThrow(BatchServerError);
+    await expect(handler(fixture('submit-input.json'), lambdaContext('batch-gateway-submit-job'))).rejects.toThrow(BatchServerError);
     expect(logger.error).toHaveBeenCalledWith('Submit failed', { error: expect.any(BatchServerError) });
   });
 });

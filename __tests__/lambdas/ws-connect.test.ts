@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ThrottledError } from '../../lambdas/shared/aws-errors';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
 import { connect, connectionTtlSecondsFrom, DEFAULT_CONNECTION_TTL_SECONDS, type WebSocketConnectEvent, type WsConnectDeps } from '../../lambdas/ws-connect/core';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'websocket');
 /** A fresh copy each time, so a test can change it without affecting the others. */
@@ -175,22 +175,6 @@ describe('handler', () => {
   const ENV_TABLE = 'batch-gateway-test-connections';
   const saved = { ...process.env };
 
-  function lambdaContext(): Context {
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'batch-gateway-ws-connect',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:batch-gateway-ws-connect',
-      memoryLimitInMB: '128',
-      awsRequestId: '5d0f3a1e-7c2b-4e9d-8a6f-1b3c5d7e9f02',
-      logGroupName: '/aws/lambda/batch-gateway-ws-connect',
-      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-      getRemainingTimeInMillis: () => 3_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
 
   /** Loaded after the environment is set: the handler reads it on first use. */
   function loadHandler(): typeof import('../../lambdas/ws-connect/handler').handler {
@@ -215,7 +199,7 @@ describe('handler', () => {
     const handler = loadHandler();
 
     // Act
-    const response = await handler(connectEvent(), lambdaContext());
+    const response = await handler(connectEvent(), lambdaContext('batch-gateway-ws-connect'));
 
     // Assess
     expect(response).toEqual({ statusCode: 200 });
@@ -230,7 +214,7 @@ describe('handler', () => {
     const handler = loadHandler();
 
     // Act
-    const response = await handler(connectEvent((raw) => (raw.queryStringParameters = null)), lambdaContext());
+    const response = await handler(connectEvent((raw) => (raw.queryStringParameters = null)), lambdaContext('batch-gateway-ws-connect'));
 
     // Assess
     expect(response.statusCode).toBe(400);
@@ -243,7 +227,7 @@ describe('handler', () => {
     ddbMock.on(PutItemCommand).rejects(Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
 
     // Act
-    const response = await handler(connectEvent(), lambdaContext());
+    const response = await handler(connectEvent(), lambdaContext('batch-gateway-ws-connect'));
 
     // Assess
     expect(response).toEqual({ statusCode: 429, body: 'too many connection attempts: retry with backoff' });
@@ -256,7 +240,7 @@ describe('handler', () => {
     ddbMock.on(PutItemCommand).rejects(Object.assign(new Error(`Requested resource not found: Table: ${ENV_TABLE} not found`), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }));
 
     // Act
-    const response = await handler(connectEvent(), lambdaContext());
+    const response = await handler(connectEvent(), lambdaContext('batch-gateway-ws-connect'));
 
     // Assess
     expect(response).toEqual({ statusCode: 500, body: 'the connection could not be recorded: retry later' });

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { logger } from '../../lambdas/shared/logger';
 import { disconnect, type WebSocketDisconnectEvent, type WsDisconnectDeps } from '../../lambdas/ws-disconnect/core';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'websocket');
 function disconnectEvent(): WebSocketDisconnectEvent {
@@ -62,22 +62,6 @@ describe('handler', () => {
   const ENV_TABLE = 'batch-gateway-test-connections';
   const saved = { ...process.env };
 
-  function lambdaContext(): Context {
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: 'batch-gateway-ws-disconnect',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:batch-gateway-ws-disconnect',
-      memoryLimitInMB: '128',
-      awsRequestId: '9a4c2e6b-1d3f-4a5b-8c7d-0e2f4a6b8c13',
-      logGroupName: '/aws/lambda/batch-gateway-ws-disconnect',
-      logStreamName: '2024/06/10/[$LATEST]0123456789abcdef0123456789abcdef',
-      getRemainingTimeInMillis: () => 3_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
 
   beforeAll(() => {
     process.env.CONNECTIONS_TABLE = ENV_TABLE;
@@ -92,7 +76,7 @@ describe('handler', () => {
     const { handler } = require('../../lambdas/ws-disconnect/handler') as typeof import('../../lambdas/ws-disconnect/handler');
 
     // Act
-    const response = await handler(disconnectEvent(), lambdaContext());
+    const response = await handler(disconnectEvent(), lambdaContext('batch-gateway-ws-disconnect'));
 
     // Assess
     expect(response).toEqual({ statusCode: 200 });
