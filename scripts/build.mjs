@@ -1,8 +1,10 @@
 // Builds what synth and the Lambdas need, with esbuild (no type-checking: `npm run typecheck`):
 //  - dist/bundles/<fn>/index.js: one self-contained CommonJS bundle per Lambda (lambdas/<fn>/handler.ts)
+//  - dist/bundles/<fn>.zip: the same, zipped for deployment (a fixed timestamp: same code, same zip, same hash)
 //  - dist/app/**: the CDKTF app (main.ts, modules/, scripts/*.ts) transpiled file by file
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { zipSync } from 'fflate';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +41,8 @@ export const BUNDLE_OPTIONS = {
   logLevel: 'warning',
 };
 
+const ZIP_TIMESTAMP = new Date('2020-01-01T00:00:00Z');
+
 export async function build({ quiet = false } = {}) {
   const started = performance.now();
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
@@ -53,6 +57,11 @@ export async function build({ quiet = false } = {}) {
     ),
   );
   // start-execution's core too: the redrive and reconcile scripts start executions exactly as it does.
+  for (const name of names) {
+    const code = readFileSync(path.join(root, 'dist', 'bundles', name, 'index.js'));
+    // Zipped here, once, rather than by cdktf at every synth (it spawns a process per asset).
+    writeFileSync(path.join(root, 'dist', 'bundles', `${name}.zip`), zipSync({ 'index.js': [code, { level: 9, mtime: ZIP_TIMESTAMP }] }));
+  }
   const appSources = [path.join(root, 'main.ts'), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), path.join(root, 'lambdas', 'start-execution', 'core.ts'), ...tsFiles(path.join(root, 'scripts'))];
   await esbuild.build({
     entryPoints: appSources,

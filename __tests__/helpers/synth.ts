@@ -1,6 +1,7 @@
 /** Synthesizes constructs in a throwaway stack and reads the resulting Terraform JSON. */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { TerraformStack, Testing } from 'cdktf';
+import { AssetType, TerraformAsset, TerraformStack, Testing } from 'cdktf';
+import { lambdaBundleZip } from '../../modules/shared/bundles';
 import { Construct } from 'constructs';
 import { SynthesizedConfig, iamRoles, RoleSummary } from '../../scripts/lib/plan-summary';
 
@@ -65,4 +66,10 @@ export function refTo(json: Synthesized, type: string, idPart: string, attribute
   const ids = Object.keys(resourcesOf(json, type)).filter((id) => id.includes(idPart));
   if (ids.length !== 1) throw new Error(`expected one ${type} with id containing '${idPart}', found ${ids.join(', ') || 'none'}`);
   return `\${${type}.${ids[0]}.${attribute}}`;
+}
+
+/** The asset hash a function deploying the bundle `name` carries as its source_code_hash. */
+export function bundleHash(name: string): string {
+  const stack = new TerraformStack(Testing.app(), 'hash');
+  return new TerraformAsset(stack, 'code', { path: lambdaBundleZip(name), type: AssetType.FILE }).assetHash;
 }

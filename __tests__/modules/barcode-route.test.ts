@@ -1,9 +1,8 @@
-import { AssetType, TerraformAsset, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { TerraformVariable } from 'cdktf';
 import { ArtifactsBucket } from '../../modules/artifacts';
 import { BarcodeRoute, BarcodeRouteProps } from '../../modules/barcode-route';
-import { lambdaBundleDir } from '../../modules/shared/bundles';
 import { readableReference } from '../../scripts/lib/plan-summary';
-import { Synthesized, onlyResource, refTo, roleNamed, synthStack } from '../helpers/synth';
+import { bundleHash, Synthesized, onlyResource, refTo, roleNamed, synthStack } from '../helpers/synth';
 
 /**
  * Synthesizes an artifacts bucket (`artifacts`) keeping objects `expirationDays` and a
@@ -18,11 +17,6 @@ function synthBarcode(expirationDays = 1, props: Omit<BarcodeRouteProps, 'artifa
 }
 
 /** The asset hash of a Lambda bundle, computed the way the function's asset computes it. */
-function bundleHash(bundle: string): string {
-  const stack = new TerraformStack(Testing.app(), 'hash');
-  return new TerraformAsset(stack, 'code', { path: lambdaBundleDir(bundle), type: AssetType.ARCHIVE }).assetHash;
-}
-
 describe('BarcodeRoute (defaults)', () => {
   // Prepare + Act
   const json = synthBarcode();

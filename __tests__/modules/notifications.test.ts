@@ -1,12 +1,11 @@
-import { AssetType, TerraformAsset, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { TerraformStack, TerraformVariable } from 'cdktf';
 import { managementEndpointFrom } from '../../lambdas/notify/core';
 import { RunRequestsTable } from '../../modules/api-ingest/table';
 import { ApiGatewayAccountLogging } from '../../modules/api-ingest/account-logging';
 import { Notifications, NotificationsProps } from '../../modules/notifications';
-import { lambdaBundleDir } from '../../modules/shared/bundles';
 import { ServiceRole } from '../../modules/shared/iam';
 import { readableReference } from '../../scripts/lib/plan-summary';
-import { Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
+import { bundleHash, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
 
 type Options = Omit<NotificationsProps, 'runRequestsTable'>;
 
@@ -40,11 +39,6 @@ function sorted<T>(statements: T[]): T[] {
 const allow = (actions: string[], resources: string[]) => ({ effect: 'Allow', actions, resources });
 
 /** The asset hash of a Lambda bundle, computed the way the function's asset computes it. */
-function bundleHash(bundle: string): string {
-  const stack = new TerraformStack(Testing.app(), 'hash');
-  return new TerraformAsset(stack, 'code', { path: lambdaBundleDir(bundle), type: AssetType.ARCHIVE }).assetHash;
-}
-
 const FUNCTIONS = ['ws-connect', 'ws-disconnect', 'notify'] as const;
 const ROUTES = [
   { routeKey: '$connect', slug: 'connect', bundle: 'ws-connect', authorization: 'AWS_IAM' },

@@ -1,4 +1,4 @@
-import { AssetType, TerraformAsset, TerraformStack, Testing } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { DEFAULT_POLLING } from '../../lambdas/shared/polling';
 import { TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
 import { parseInput, routeSchema } from '../../lambdas/shared/orchestration-state';
@@ -20,10 +20,9 @@ import {
   runRouteStateName,
   startRouteStateName,
 } from '../../modules/orchestration';
-import { lambdaBundleDir } from '../../modules/shared/bundles';
 import { ServiceRole } from '../../modules/shared/iam';
 import { readableReference } from '../../scripts/lib/plan-summary';
-import { Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, rolesOf, synthStack } from '../helpers/synth';
+import { bundleHash, Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, rolesOf, synthStack } from '../helpers/synth';
 
 // asl-validator ships no type declarations; it mutates its input, so it only ever gets a copy.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -188,11 +187,6 @@ function jobArnPattern(json: Synthesized): string {
 }
 
 /** The asset hash of a Lambda bundle, computed the way the function's asset computes it. */
-function bundleHash(bundle: string): string {
-  const stack = new TerraformStack(Testing.app(), 'hash');
-  return new TerraformAsset(stack, 'code', { path: lambdaBundleDir(bundle), type: AssetType.ARCHIVE }).assetHash;
-}
-
 /** Every ErrorEquals name a Retry list retries. */
 function retriedErrors(retry: Json[]): string[] {
   return retry.flatMap((r) => r.ErrorEquals as string[]);

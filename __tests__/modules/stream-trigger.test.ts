@@ -3,7 +3,7 @@ import { RunRequestsTable } from '../../modules/api-ingest/table';
 import { IStateMachine, grantStartExecution } from '../../modules/shared/state-machine';
 import { StreamTrigger, StreamTriggerProps } from '../../modules/stream-trigger';
 import { readableReference } from '../../scripts/lib/plan-summary';
-import { Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
+import { bundleHash, Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:batch-gateway-run';
 
@@ -124,10 +124,11 @@ describe('StreamTrigger (defaults)', () => {
       expect(onlyResource(json, 'aws_cloudwatch_log_group').retention_in_days).toBe(30);
     });
 
-    it('deploys the code from an archive asset with its hash', () => {
+    it('deploys the zipped bundle from an asset with its hash', () => {
       expect(typeof fn.source_code_hash).toBe('string');
       expect(fn.source_code_hash).not.toBe('');
-      expect(fn.filename).toMatch(/^assets\/.+\/archive\.zip$/);
+      expect(fn.filename).toMatch(/^assets\/.+\/start-execution\.zip$/);
+      expect(fn.source_code_hash).toBe(bundleHash('start-execution'));
       expect(fn.filename).toContain(`/${fn.source_code_hash as string}/`);
     });
   });

@@ -12,6 +12,15 @@ function projectRoot(): string {
   return dir;
 }
 
+/** Where `npm run build` writes the zipped bundle of the Lambda `name` (`dist/bundles/<name>.zip`). */
+export function lambdaBundleZip(name: string): string {
+  const zip = path.join(projectRoot(), 'dist', 'bundles', `${name}.zip`);
+  if (!existsSync(zip)) {
+    throw new Error(`batch-gateway: the bundle of Lambda '${name}' is missing at ${zip}; run 'npm run build' first`);
+  }
+  return zip;
+}
+
 /** Where `npm run build` writes the bundle of the Lambda `name` (one `index.js` per folder). */
 export function lambdaBundleDir(name: string): string {
   const dir = path.join(projectRoot(), 'dist', 'bundles', name);

@@ -2,16 +2,16 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction as LambdaFunctionResource } from '@cdktf/provider-aws/lib/lambda-function';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { lambdaBundleDir } from './bundles';
+import { lambdaBundleZip } from './bundles';
 import { IGrantable, PolicyStatement, ServiceRole } from './iam';
 import { assertLogRetention, assertProp, physicalName } from './naming';
 
 export interface LambdaFunctionProps {
-  /** Name of the bundle under `dist/lambdas/` (the folder name under `lambdas/`). */
+  /** Name of the bundle under `dist/bundles/` (the folder name under `lambdas/`). */
   readonly bundle: string;
   /**
    * Folder holding `index.js`; overrides `bundle` for code built elsewhere.
-   * @default - `dist/lambdas/<bundle>`
+   * @default - `dist/bundles/<bundle>.zip`
    */
   readonly codeDirectory?: string;
   /** @default - derived from the construct path */
@@ -76,10 +76,9 @@ export class LambdaFunction extends Construct {
       this.role.addToPolicy('xray', [{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }]);
     }
 
-    const asset = new TerraformAsset(this, 'code', {
-      path: props.codeDirectory ?? lambdaBundleDir(props.bundle),
-      type: AssetType.ARCHIVE,
-    });
+    const asset = props.codeDirectory
+      ? new TerraformAsset(this, 'code', { path: props.codeDirectory, type: AssetType.ARCHIVE })
+      : new TerraformAsset(this, 'code', { path: lambdaBundleZip(props.bundle), type: AssetType.FILE });
 
     this.resource = new LambdaFunctionResource(this, 'function', {
       functionName: name,
