@@ -51,6 +51,8 @@ export interface BatchGatewayConfig {
   readonly failureEmail?: string;
   /** Alarms and a dashboard. */
   readonly monitoring: boolean;
+  /** The sample route's maximum run time. */
+  readonly sampleMaxRunTimeSeconds: number;
   /** Subscribed to the alarm topic. */
   readonly alarmEmail?: string;
 }
@@ -90,6 +92,7 @@ const envSchema = z
     BATCH_GATEWAY_CONNECTION_TTL_SECONDS: positiveInt.min(60).max(604800).default(3600),
     BATCH_GATEWAY_FAILURE_EMAIL: z.email('must be an e-mail address').optional(),
     BATCH_GATEWAY_MONITORING: flag.default(true),
+    BATCH_GATEWAY_SAMPLE_MAX_RUN_SECONDS: positiveInt.min(10).max(86400).default(3600),
     BATCH_GATEWAY_ALARM_EMAIL: z.email('must be an e-mail address').optional(),
     BATCH_GATEWAY_ENVIRONMENT: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short tag value').default('dev'),
   })
@@ -140,6 +143,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     connectionTtlSeconds: e.BATCH_GATEWAY_CONNECTION_TTL_SECONDS,
     failureEmail: e.BATCH_GATEWAY_FAILURE_EMAIL,
     monitoring: e.BATCH_GATEWAY_MONITORING,
+    sampleMaxRunTimeSeconds: e.BATCH_GATEWAY_SAMPLE_MAX_RUN_SECONDS,
     alarmEmail: e.BATCH_GATEWAY_ALARM_EMAIL,
   };
 }
@@ -196,10 +200,11 @@ export class BatchGatewayStack extends TerraformStack {
       logRetentionDays: config.logRetentionDays,
       jobDefinitions: [
         {
+          // Prints its message, sleeps, exits with the given code: enough to show success, failure and timeouts.
           name: 'sample',
           image: config.sampleImage,
-          command: ['echo', 'batch-gateway sample job:', 'Ref::message'],
-          parameters: { message: 'hello' },
+          command: ['sh', '-c', 'echo "batch-gateway sample job: $0"; sleep "$1"; exit "$2"', 'Ref::message', 'Ref::sleepSeconds', 'Ref::exitCode'],
+          parameters: { message: 'hello', sleepSeconds: '0', exitCode: '0' },
           timeoutSeconds: 600,
         },
       ],
@@ -218,7 +223,7 @@ export class BatchGatewayStack extends TerraformStack {
     this.orchestration = new Orchestration(this, 'orchestration', {
       table: this.ingest.table,
       routes: {
-        sample: { target: this.batch.jobTarget('sample'), maxRunTimeSeconds: 3600, terminateOnTimeout: true },
+        sample: { target: this.batch.jobTarget('sample'), maxRunTimeSeconds: config.sampleMaxRunTimeSeconds, terminateOnTimeout: true },
         barcode: { function: barcode, maxRunTimeSeconds: 30 },
       },
       artifacts: this.artifacts,

@@ -62,7 +62,7 @@ export async function build({ quiet = false } = {}) {
     // Zipped here, once, rather than by cdktf at every synth (it spawns a process per asset).
     writeFileSync(path.join(root, 'dist', 'bundles', `${name}.zip`), zipSync({ 'index.js': [code, { level: 9, mtime: ZIP_TIMESTAMP }] }));
   }
-  const appSources = [path.join(root, 'main.ts'), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), path.join(root, 'lambdas', 'start-execution', 'core.ts'), ...tsFiles(path.join(root, 'scripts'))];
+  const appSources = [path.join(root, 'main.ts'), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), path.join(root, 'lambdas', 'start-execution', 'core.ts'), ...tsFiles(path.join(root, 'scripts')), ...tsFiles(path.join(root, 'local'))];
   await esbuild.build({
     entryPoints: appSources,
     outdir: path.join(root, 'dist', 'app'),

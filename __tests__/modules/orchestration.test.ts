@@ -1118,8 +1118,8 @@ describe('Orchestration validation', () => {
     expect(buildOrchestration(() => ({ finishedRetentionDays: 0 }))).toThrow(/finishedRetentionDays must be a whole number >= 1 \(got 0\)/);
   });
 
-  it('rejects maxRunTimeSeconds 30', () => {
-    expect(buildOrchestration(withSlow({ maxRunTimeSeconds: 30 }))).toThrow(/route 'slow': maxRunTimeSeconds must be .*\(got 30\)/);
+  it('rejects maxRunTimeSeconds 9 (under 10 s)', () => {
+    expect(buildOrchestration(withSlow({ maxRunTimeSeconds: 9 }))).toThrow(/route 'slow': maxRunTimeSeconds must be .*\(got 9\)/);
   });
 
   it('rejects polling.initialSeconds above maxSeconds', () => {

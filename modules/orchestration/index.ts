@@ -215,7 +215,7 @@ function routeState(name: string, route: OrchestrationRoute, artifacts?: IArtifa
   }
   const polling = { ...DEFAULT_POLLING, ...(route.polling ?? {}) };
   const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 86400;
-  assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 60 && maxRunTimeSeconds <= 365 * 86400, `${where}: maxRunTimeSeconds must be a whole number from 60 to one year (got ${maxRunTimeSeconds})`);
+  assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 10 && maxRunTimeSeconds <= 365 * 86400, `${where}: maxRunTimeSeconds must be a whole number from 10 seconds to one year (got ${maxRunTimeSeconds})`);
   assertProp(polling.initialSeconds >= 1 && polling.initialSeconds <= polling.maxSeconds, `${where}: polling.initialSeconds must be 1..maxSeconds (got ${polling.initialSeconds}, maxSeconds ${polling.maxSeconds})`);
   assertProp(polling.multiplier >= 1 && polling.multiplier <= 10, `${where}: polling.multiplier must be 1..10 (got ${polling.multiplier})`);
   assertProp(polling.maxSeconds <= 3600, `${where}: polling.maxSeconds must be at most 3600 (got ${polling.maxSeconds})`);

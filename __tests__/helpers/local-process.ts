@@ -1,0 +1,78 @@
+/**
+ * Local mode as a user runs it: `node scripts/local.mjs` in its own process (the bundles run
+ * there as in Node, not in jest's sandbox), on free ports, with a fresh data dir, from a stack
+ * synthesized for the test. Tests drive it only through HTTP and WebSocket.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { STACK_NAME, synthDefaultStack } from '../../main';
+
+export interface LocalProcess {
+  readonly statusPageUrl: string;
+  readonly apiUrl: string;
+  readonly runRequestsUrl: string;
+  readonly websocketUrl: string;
+  readonly identity: string;
+  /** POST /local/idle: resolves when no stream batch, execution or job is in flight. */
+  idle(): Promise<Record<string, unknown>>;
+  state(): Promise<Record<string, unknown>>;
+  replayStream(): Promise<number>;
+  /** Lines the process wrote to stderr (its event log). */
+  readonly log: string[];
+  stop(): Promise<void>;
+}
+
+const root = path.join(__dirname, '..', '..');
+
+export async function startLocalProcess(name: string, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<LocalProcess> {
+  const outdir = path.join(root, '.tmp', `local-${name}`);
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  synthDefaultStack(outdir, { ...env, TF_CLOUD_ORGANIZATION: '', TF_WORKSPACE: '' });
+  const dataDir = mkdtempSync(path.join(tmpdir(), `bg-${name}-`));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', STACK_NAME), ...extraArgs],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const log: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${log.slice(-20).join('\n')}`)), 60_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local mode exited with ${code}:\n${log.slice(-20).join('\n')}`));
+    });
+  });
+  const control = async (method: string, what: string) => {
+    const response = await fetch(`${urls.statusPageUrl}local/${what}`, { method });
+    if (!response.ok) throw new Error(`local control ${what}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  return {
+    statusPageUrl: urls.statusPageUrl,
+    apiUrl: urls.apiUrl,
+    runRequestsUrl: urls.runRequestsUrl,
+    websocketUrl: urls.websocketUrl,
+    identity: urls.identity,
+    idle: () => control('POST', 'idle'),
+    state: () => control('GET', 'state.json'),
+    replayStream: async () => Number((await control('POST', 'replay-stream')).replayed),
+    log,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * End to end, in local mode: the default stack synthesized, its pipeline started from those
+ * artifacts on free ports, driven only through its HTTP and WebSocket interfaces.
+ */
+import { PNG } from 'pngjs';
+import WebSocket from 'ws';
+import { LocalProcess, startLocalProcess } from '../helpers/local-process';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+let local: LocalProcess;
+
+beforeAll(async () => {
+  // The sample route's deadline short enough for a stuck job to time out during the test.
+  local = await startLocalProcess('e2e', { BATCH_GATEWAY_SAMPLE_MAX_RUN_SECONDS: '10' }, ['--wait-scale', '0.01', '--batch-status-delay-ms', '20']);
+}, 90_000);
+
+afterAll(async () => {
+  await local?.stop();
+});
+
+async function post(body: unknown, contentType = 'application/json'): Promise<{ status: number; body: Json }> {
+  const response = await fetch(local.runRequestsUrl, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json().catch(() => ({}))) as Json };
+}
+
+async function get(id: string): Promise<{ status: number; body: Json }> {
+  const response = await fetch(`${local.runRequestsUrl}/${encodeURIComponent(id)}`);
+  return { status: response.status, body: (await response.json()) as Json };
+}
+
+/** Polls the API until the request reaches a terminal status. */
+async function finalStatus(id: string, timeoutMs = 30_000): Promise<Json> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const { body } = await get(id);
+    if (['SUCCEEDED', 'FAILED', 'REJECTED', 'TIMED_OUT'].includes(body.status)) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`run request ${id} did not finish in ${timeoutMs} ms`);
+}
+
+function connect(clientId: string): Promise<{ socket: WebSocket; messages: Json[] }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${local.websocketUrl}?clientId=${clientId}`);
+    const messages: Json[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    socket.once('open', () => resolve({ socket, messages }));
+    socket.once('error', reject);
+  });
+}
+
+describe('local mode, end to end', () => {
+  it('runs a valid request to SUCCEEDED and tells its client exactly once', async () => {
+    const { socket, messages } = await connect('e2e-success');
+
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', clientId: 'e2e-success', parameters: { message: 'hi' } });
+    const final = await finalStatus(accepted.body.runRequestID);
+    await local.idle();
+
+    expect(accepted).toEqual({ status: 202, body: { runRequestID: expect.any(String), status: 'ACCEPTED' } });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', exitCode: 0, jobId: expect.any(String) });
+    expect(messages).toEqual([{ runRequestID: accepted.body.runRequestID, status: 'SUCCEEDED' }]);
+    socket.close();
+  });
+
+  it('ends a job whose command exits non-zero FAILED, with its reason', async () => {
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { exitCode: '3' } });
+
+    const final = await finalStatus(accepted.body.runRequestID);
+
+    expect(final).toMatchObject({ status: 'FAILED', exitCode: 3, reason: expect.stringContaining('Essential container in task exited') });
+  });
+
+  it('REJECTS an unknown route with the reason', async () => {
+    const accepted = await post({ processname: 'no-such-route', clientname: 'e2e' });
+
+    expect(await finalStatus(accepted.body.runRequestID)).toMatchObject({ status: 'REJECTED', reason: 'no route for processname no-such-route' });
+  });
+
+  const badRequests: Record<string, [unknown, number]> = {
+    'malformed JSON': ['{"processname": "sample",', 400],
+    'a missing field': [{ processname: 'sample' }, 400],
+    'an unknown field': [{ processname: 'sample', clientname: 'e2e', priority: 1 }, 400],
+    'a field over its length': [{ processname: 'sample', clientname: 'x'.repeat(257) }, 400],
+    'a body over API Gateway\'s 10 MB': [{ processname: 'sample', clientname: 'x'.repeat(11 * 1024 * 1024) }, 413],
+  };
+  it.each(Object.keys(badRequests))('answers %s with a clear message, and stores nothing', async (label) => {
+    const [body, status] = badRequests[label];
+    const before = (await local.idle()).executionsStarted;
+
+    const response = await post(body);
+    const after = (await local.idle()).executionsStarted;
+
+    expect(response.status).toBe(status);
+    expect(typeof response.body.message).toBe('string');
+    expect(after).toBe(before);
+  });
+
+  it('starts no second execution when the stream replays a batch', async () => {
+    const accepted = await post({ processname: 'sample', clientname: 'e2e' });
+    await finalStatus(accepted.body.runRequestID);
+    const started = (await local.idle()).executionsStarted;
+
+    const replayed = await local.replayStream();
+    const after = (await local.idle()).executionsStarted;
+
+    expect(replayed).toBeGreaterThan(0);
+    expect(after).toBe(started);
+  });
+
+  it('ends a stuck job TIMED_OUT at the route deadline', async () => {
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { sleepSeconds: '60' } });
+
+    const final = await finalStatus(accepted.body.runRequestID, 40_000);
+
+    expect(final).toMatchObject({ status: 'TIMED_OUT', reason: expect.stringMatching(/^maximum run time of 10 s exceeded/) });
+  }, 60_000);
+
+  it('returns a barcode link that serves a PNG', async () => {
+    const { socket, messages } = await connect('e2e-barcode');
+
+    const accepted = await post({ processname: 'barcode', clientname: 'e2e', clientId: 'e2e-barcode', parameters: { text: 'HELLO-123' } });
+    await finalStatus(accepted.body.runRequestID);
+    await local.idle();
+    const [message] = messages;
+    const image = await fetch(message.url);
+
+    expect(message).toMatchObject({ runRequestID: accepted.body.runRequestID, status: 'SUCCEEDED', url: expect.stringContaining('/barcode.png') });
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    const png = PNG.sync.read(Buffer.from(await image.arrayBuffer()));
+    expect(png.width).toBeGreaterThan(png.height);
+    socket.close();
+  });
+});

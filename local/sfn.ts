@@ -1,0 +1,474 @@
+/**
+ * Step Functions for the local mode: an HTTP server that speaks the two operations the pipeline
+ * uses (StartExecution, DescribeExecution) as the SDK v3 sends them, and runs each execution of
+ * the one state machine it serves with aws-local-stepfunctions, its Tasks bound to local handlers.
+ *
+ * Protocol (awsJson1_0): `POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`, JSON in and out,
+ * timestamps as epoch seconds. Errors are status 400 with `{"__type": "<ShapeName>", "message"}`:
+ * the SDK reads `__type` first and throws the modelled error class of that name.
+ *
+ * Executions are kept in `<dataDir>/sfn/executions.json` so that a restart still refuses a name
+ * already used (Step Functions keeps closed execution names for 90 days).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { LocalLog, LocalService } from './types';
+
+// aws-local-stepfunctions 3 calls Promise.withResolvers (Node 22); Node 20 lacks it. Jest installs
+// the same polyfill in __tests__/setup/env.ts; local mode runs outside jest, so it needs its own.
+if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+type Definition = ConstructorParameters<typeof StateMachine>[0];
+type LocalHandlers = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers'];
+
+export interface LocalSfnOptions {
+  /** @default - a free port on 127.0.0.1 */
+  readonly port?: number;
+  /** Executions are persisted in `<dataDir>/sfn/executions.json` and reloaded at start. */
+  readonly dataDir: string;
+  /** The one state machine served: StartExecution for any other ARN answers StateMachineDoesNotExist. */
+  readonly stateMachineArn: string;
+  /** The ASL definition, its Resources already resolved to ARNs. */
+  readonly definition: Record<string, unknown>;
+  /** By Task state NAME; every Task state of the definition (nested ones included) must have one. */
+  readonly taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Milliseconds, by Wait state name. @default - each Wait waits as the definition says */
+  readonly waitTimeOverrides?: Record<string, number>;
+  /** Milliseconds, by state name. @default - each Retry waits as the definition says */
+  readonly retryIntervalOverrides?: Record<string, number>;
+  readonly log: LocalLog;
+}
+
+export type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** One execution as this server knows it (DescribeExecution reports the same). */
+export interface LocalExecution {
+  readonly name: string;
+  readonly executionArn: string;
+  status: LocalExecutionStatus;
+  /** The input as StartExecution received it (JSON text). */
+  readonly input: string;
+  /** JSON text; set once SUCCEEDED. */
+  output?: string;
+  /** The execution's error name (a Fail state's Error, or the uncaught task error's name); set once FAILED. */
+  error?: string;
+  /** The execution's error message (a Fail state's Cause); set once FAILED. */
+  cause?: string;
+  readonly startDate: Date;
+  stopDate?: Date;
+  /** Names of the states entered, in order (a state entered twice appears twice). */
+  readonly states: string[];
+}
+
+export interface LocalStepFunctions extends LocalService {
+  /** The execution of that name, or undefined. */
+  execution(name: string): LocalExecution | undefined;
+  /** Resolves when no execution is running (including those started while waiting). */
+  idle(): Promise<void>;
+  /** How many executions this instance started (reloaded ones are not counted). */
+  readonly started: number;
+}
+
+/** The error an execution interrupted by a stop of the local server ends with. */
+export const INTERRUPTED_ERROR = 'LocalStepFunctions.Interrupted';
+
+const INTERRUPTED_CAUSE = 'the local Step Functions stopped while this execution was running';
+
+/** An execution in flight: how to stop it, and when it has ended. */
+interface RunControl {
+  aborted: boolean;
+  abortRun?: () => void;
+  done: Promise<void>;
+}
+
+const STATE_MACHINE_ARN = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/;
+/** Step Functions' execution name rule: 1 to 80 characters, none of whitespace, brackets, wildcards, specials or controls. */
+const INVALID_NAME_CHARACTER = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
+const MAX_NAME_LENGTH = 80;
+/** Step Functions' limit on an execution's input. */
+const MAX_INPUT_BYTES = 262_144;
+const STORE_VERSION = 1;
+
+/** An error the API answers with: the SDK throws the modelled error class named `type`. */
+class SfnApiError extends Error {
+  public constructor(
+    public readonly type: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+interface StoredExecution {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly status: LocalExecutionStatus;
+  readonly input: string;
+  readonly output?: string;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startDate: string;
+  readonly stopDate?: string;
+  readonly states: string[];
+}
+
+/** Task state names, with those of Parallel branches and Map iterators (local handlers are keyed by name alone). */
+function taskStateNames(states: Record<string, Record<string, unknown>>): string[] {
+  const names: string[] = [];
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') names.push(name);
+    const nested = [
+      ...((state.Branches as { States?: Record<string, Record<string, unknown>> }[] | undefined) ?? []),
+      state.Iterator as { States?: Record<string, Record<string, unknown>> } | undefined,
+      state.ItemProcessor as { States?: Record<string, Record<string, unknown>> } | undefined,
+    ];
+    for (const machine of nested) if (machine?.States) names.push(...taskStateNames(machine.States));
+  }
+  return names;
+}
+
+function validateName(name: unknown): string {
+  if (name === undefined || name === null || name === '') {
+    // Step Functions would generate a UUID; the pipeline always names its executions, so a
+    // missing name here is a bug in the caller worth seeing.
+    throw new SfnApiError('ValidationException', 'name is required by the local Step Functions: the pipeline names each execution after its run request');
+  }
+  if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH || INVALID_NAME_CHARACTER.test(name)) {
+    throw new SfnApiError('InvalidName', `Invalid Name: '${String(name)}' (1 to ${MAX_NAME_LENGTH} characters, no whitespace, brackets, wildcards, special or control characters)`);
+  }
+  return name;
+}
+
+function validateInput(input: unknown): string {
+  if (input === undefined || input === null) return '{}';
+  if (typeof input !== 'string') throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input must be a JSON text');
+  if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) {
+    throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: ${Buffer.byteLength(input, 'utf8')} bytes exceeds the ${MAX_INPUT_BYTES} bytes allowed`);
+  }
+  try {
+    JSON.parse(input);
+  } catch {
+    throw new SfnApiError('InvalidExecutionInput', "Invalid State Machine Execution Input: 'input' is not valid JSON");
+  }
+  return input;
+}
+
+function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
+/** The run request id the input carries, for the log line (the name is derived from it). */
+function runRequestIdOf(input: string): string | undefined {
+  try {
+    const id = (JSON.parse(input) as { runRequestID?: unknown }).runRequestID;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(text);
+}
+
+/** Starts the server; rejects if a Task state has no handler or the ARN is not a state machine ARN. */
+export async function startLocalStepFunctions(options: LocalSfnOptions): Promise<LocalStepFunctions> {
+  const { log, stateMachineArn } = options;
+  const arnParts = STATE_MACHINE_ARN.exec(stateMachineArn);
+  if (!arnParts) {
+    throw new Error(`stateMachineArn must look like arn:aws:states:<region>:<account>:stateMachine:<name> (got '${stateMachineArn}')`);
+  }
+  const [, partition, region, account, machineName] = arnParts;
+  const executionArnPrefix = `arn:${partition}:states:${region}:${account}:execution:${machineName}:`;
+
+  const states = options.definition.States as Record<string, Record<string, unknown>> | undefined;
+  if (!states || typeof states !== 'object') throw new Error('definition has no States: pass the ASL definition object');
+  const missing = taskStateNames(states).filter((name) => typeof options.taskHandlers[name] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(
+      `every Task state needs a local handler: none for ${missing.map((n) => `'${n}'`).join(', ')} (handlers given: ${Object.keys(options.taskHandlers).map((n) => `'${n}'`).join(', ') || 'none'})`,
+    );
+  }
+  // Validates the definition now rather than at the first StartExecution.
+  const machine = new StateMachine(options.definition as unknown as Definition);
+  const taskResourceLocalHandlers = Object.fromEntries(
+    Object.entries(options.taskHandlers).map(([name, handler]) => [name, async (input: unknown) => (await handler(input)) as never]),
+  ) as LocalHandlers;
+
+  const storeDir = join(options.dataDir, 'sfn');
+  const storePath = join(storeDir, 'executions.json');
+  const executions = new Map<string, LocalExecution>();
+  const running = new Map<string, RunControl>();
+  let started = 0;
+  let closing = false;
+
+  function persist(): void {
+    const stored: StoredExecution[] = [...executions.values()].map((e) => ({
+      ...e,
+      startDate: e.startDate.toISOString(),
+      stopDate: e.stopDate?.toISOString(),
+    }));
+    // Written whole, then renamed: a crash mid-write leaves the previous file intact.
+    const tmp = `${storePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ version: STORE_VERSION, executions: stored }, null, 2));
+    renameSync(tmp, storePath);
+  }
+
+  function finish(execution: LocalExecution, outcome: { output: string } | { error: string; cause: string }): void {
+    execution.stopDate = new Date();
+    if ('output' in outcome) {
+      execution.status = 'SUCCEEDED';
+      execution.output = outcome.output;
+    } else {
+      execution.status = 'FAILED';
+      execution.error = outcome.error;
+      execution.cause = outcome.cause;
+    }
+    persist();
+    log(execution.status === 'SUCCEEDED' ? 'execution succeeded' : 'execution failed', {
+      executionName: execution.name,
+      runRequestID: runRequestIdOf(execution.input),
+      status: execution.status,
+      error: execution.error,
+      cause: execution.cause,
+      durationMs: execution.stopDate.getTime() - execution.startDate.getTime(),
+      lastState: execution.states[execution.states.length - 1],
+    });
+  }
+
+  mkdirSync(storeDir, { recursive: true });
+  let reloaded: StoredExecution[] = [];
+  try {
+    const file = JSON.parse(readFileSync(storePath, 'utf8')) as { version?: number; executions?: StoredExecution[] };
+    if (file.version !== STORE_VERSION || !Array.isArray(file.executions)) {
+      throw new Error(`expected {"version": ${STORE_VERSION}, "executions": [...]}`);
+    }
+    reloaded = file.executions;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new Error(`cannot reload the executions from ${storePath}: ${(err as Error).message} (move the file away to start afresh)`, { cause: err });
+    }
+  }
+  let interrupted = 0;
+  for (const stored of reloaded) {
+    const execution: LocalExecution = { ...stored, startDate: new Date(stored.startDate), stopDate: stored.stopDate ? new Date(stored.stopDate) : undefined };
+    executions.set(execution.name, execution);
+    if (execution.status === 'RUNNING') {
+      // Its run died with the previous process; running it again from the start would repeat
+      // Tasks that already had effects (a submitted job), so it ends here, visibly.
+      interrupted++;
+      finish(execution, { error: INTERRUPTED_ERROR, cause: INTERRUPTED_CAUSE });
+    }
+  }
+
+  /** Runs the execution to its end; `control.aborted` set before it starts means it never runs a state. */
+  async function execute(execution: LocalExecution, control: RunControl): Promise<void> {
+    if (control.aborted) {
+      finish(execution, { error: INTERRUPTED_ERROR, cause: INTERRUPTED_CAUSE });
+      return;
+    }
+    let handle: ReturnType<StateMachine['run']>;
+    try {
+      handle = machine.run(JSON.parse(execution.input), {
+        overrides: {
+          taskResourceLocalHandlers,
+          waitTimeOverrides: options.waitTimeOverrides,
+          retryIntervalOverrides: options.retryIntervalOverrides,
+        },
+        // What Step Functions puts in $$ (aws-local-stepfunctions adds Execution.Input and StartTime).
+        context: {
+          Execution: { Id: execution.executionArn, Name: execution.name },
+          StateMachine: { Id: stateMachineArn, Name: machineName },
+        },
+      });
+    } catch (err) {
+      finish(execution, { error: 'States.Runtime', cause: (err as Error).message });
+      return;
+    }
+    control.abortRun = handle.abort;
+    // The event log closes on every end (success, failure, abort, timeout).
+    const logs = (async () => {
+      for await (const event of handle.eventLogs) {
+        if (event.type === 'StateEntered') execution.states.push(event.state.name);
+      }
+    })();
+    try {
+      const result = await handle.result;
+      await logs.catch(() => undefined);
+      finish(execution, { output: JSON.stringify(result ?? null) });
+    } catch (err) {
+      await logs.catch(() => undefined);
+      const e = err as Error;
+      if (e?.name === 'ExecutionAbortedError') {
+        finish(execution, { error: INTERRUPTED_ERROR, cause: INTERRUPTED_CAUSE });
+      } else if (e?.name === 'ExecutionTimeoutError') {
+        finish(execution, { error: 'States.Timeout', cause: "the execution ran longer than the definition's TimeoutSeconds" });
+      } else {
+        // ExecutionError: the execution's own error (a Fail state's Error and Cause, or the
+        // uncaught task error's name and message) is its cause.
+        const own = (e?.cause ?? e) as Partial<Error> | undefined;
+        finish(execution, { error: own?.name ?? 'Error', cause: own?.message ?? String(own) });
+      }
+    }
+  }
+
+  function startExecution(request: Record<string, unknown>): Record<string, unknown> {
+    if (typeof request.stateMachineArn !== 'string' || !/^arn:[^:]+:states:/.test(request.stateMachineArn)) {
+      throw new SfnApiError('InvalidArn', `Invalid Arn: '${String(request.stateMachineArn)}'`);
+    }
+    if (request.stateMachineArn !== stateMachineArn) {
+      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${request.stateMachineArn}' (this local Step Functions serves only '${stateMachineArn}')`);
+    }
+    const name = validateName(request.name);
+    const input = validateInput(request.input);
+    const existing = executions.get(name);
+    if (existing) {
+      // Standard workflows: the same name and input while the execution runs is the same start.
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn: existing.executionArn, startDate: epochSeconds(existing.startDate) };
+      }
+      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+    }
+    if (closing) throw new SfnApiError('ServiceUnavailable', 'the local Step Functions is stopping');
+    const execution: LocalExecution = { name, executionArn: `${executionArnPrefix}${name}`, status: 'RUNNING', input, startDate: new Date(), states: [] };
+    executions.set(name, execution);
+    started++;
+    persist();
+    log('execution started', { executionName: name, runRequestID: runRequestIdOf(input), executionArn: execution.executionArn });
+    // After the response is on its way: StartExecution returns before the execution runs.
+    const control: RunControl = { aborted: false, done: Promise.resolve() };
+    control.done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => execute(execution, control))
+      .catch((err: unknown) => log('execution bookkeeping failed', { executionName: name, error: (err as Error).message }))
+      .finally(() => running.delete(name));
+    running.set(name, control);
+    return { executionArn: execution.executionArn, startDate: epochSeconds(execution.startDate) };
+  }
+
+  function describeExecution(request: Record<string, unknown>): Record<string, unknown> {
+    const arn = request.executionArn;
+    if (typeof arn !== 'string' || !/^arn:[^:]+:states:[^:]*:\d*:execution:[^:]+:[^:]+$/.test(arn)) {
+      throw new SfnApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
+    }
+    const execution = arn.startsWith(executionArnPrefix) ? executions.get(arn.slice(executionArnPrefix.length)) : undefined;
+    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return {
+      executionArn: execution.executionArn,
+      stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: epochSeconds(execution.startDate),
+      stopDate: execution.stopDate ? epochSeconds(execution.stopDate) : undefined,
+      input: execution.input,
+      inputDetails: { included: true },
+      output: execution.output,
+      outputDetails: execution.output === undefined ? undefined : { included: true },
+      error: execution.error,
+      cause: execution.cause,
+    };
+  }
+
+  const operations: Record<string, (request: Record<string, unknown>) => Record<string, unknown>> = {
+    StartExecution: startExecution,
+    DescribeExecution: describeExecution,
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith('AWSStepFunctions.') ? operations[target.slice('AWSStepFunctions.'.length)] : undefined;
+    try {
+      if (req.method !== 'POST') throw new SfnApiError('UnknownOperationException', `expected POST / with X-Amz-Target, got ${req.method} ${req.url}`);
+      if (!operation) {
+        throw new SfnApiError('UnknownOperationException', `the local Step Functions does not implement '${target || '(no X-Amz-Target)'}': only ${Object.keys(operations).join(', ')}`);
+      }
+      const body = await readBody(req);
+      let request: unknown;
+      try {
+        request = JSON.parse(body || '{}');
+      } catch {
+        throw new SfnApiError('SerializationException', 'the request body is not JSON');
+      }
+      if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new SfnApiError('SerializationException', 'the request body is not a JSON object');
+      send(res, 200, operation(request as Record<string, unknown>));
+    } catch (err) {
+      if (err instanceof SfnApiError) {
+        send(res, 400, { __type: err.type, message: err.message });
+      } else {
+        log('request failed', { target, error: (err as Error).message });
+        send(res, 500, { __type: 'InternalFailure', message: 'the local Step Functions failed: see its log' });
+      }
+    }
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  log('sfn listening', { url, stateMachineArn, executions: executions.size, interrupted });
+
+  async function idle(): Promise<void> {
+    while (running.size > 0) await Promise.allSettled([...running.values()].map((control) => control.done));
+  }
+
+  return {
+    url,
+    execution: (name) => executions.get(name),
+    idle,
+    get started() {
+      return started;
+    },
+    async close() {
+      closing = true;
+      // Executions in flight end as interrupted (and are persisted so): a Task already running
+      // finishes its call, but no further state runs.
+      for (const control of running.values()) {
+        control.aborted = true;
+        control.abortRun?.();
+      }
+      await idle();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

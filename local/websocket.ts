@@ -1,0 +1,387 @@
+/**
+ * An API Gateway WebSocket API for the local mode, on one port: clients connect to
+ * `ws://127.0.0.1:<port>/<stage>`, and `$connect` / `$disconnect` reach the given handlers with
+ * the events a Lambda proxy integration receives; the management API (`/<stage>/@connections/<id>`)
+ * is what notify posts to, as @aws-sdk/client-apigatewaymanagementapi sends it (restJson1).
+ *
+ * Errors of the management API carry their name in the `x-amzn-errortype` header, which the SDK
+ * reads first for restJson1: a 410 with `GoneException` makes it throw `GoneException`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { LambdaHandler, LocalLog, LocalService } from './types';
+
+export interface LocalWebSocketOptions {
+  /** @default - a free port on 127.0.0.1 */
+  readonly port?: number;
+  /** The stage name: the first path segment of both the WebSocket URL and the management API. */
+  readonly stage: string;
+  /** The SigV4 caller every connection is attributed to (local clients do not sign). */
+  readonly identity: { readonly userArn: string; readonly sourceIp?: string };
+  /** The `$connect` route: a statusCode other than 2xx refuses the connection with that status. */
+  readonly onConnect: LambdaHandler;
+  /** The `$disconnect` route: its answer is ignored, as API Gateway does. */
+  readonly onDisconnect: LambdaHandler;
+  readonly log: LocalLog;
+}
+
+export interface LocalWebSocket extends LocalService {
+  /** `ws://127.0.0.1:<port>/<stage>`: where clients connect. */
+  readonly websocketUrl: string;
+  /** `http://127.0.0.1:<port>/<stage>`: the management API's endpoint (WEBSOCKET_ENDPOINT). */
+  readonly managementEndpoint: string;
+  /** Ids of the open connections. */
+  connections(): string[];
+}
+
+/** API Gateway's limit on one message (PostToConnection's Data). */
+const MAX_MESSAGE_BYTES = 128 * 1024;
+const STAGE = /^[A-Za-z0-9_-]{1,128}$/;
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+interface Connection {
+  readonly id: string;
+  readonly socket: WebSocket;
+  readonly connectedAt: number;
+  lastActiveAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string | null;
+}
+
+/**
+ * An id shaped like API Gateway's connection and request ids ('L0SM9cOFvHcCIhw='): 15
+ * characters and a '=', which the SDK percent-encodes in the management API's path.
+ */
+function gatewayId(): string {
+  const bytes = randomBytes(15);
+  let id = '';
+  for (const byte of bytes) id += ID_ALPHABET[byte % ID_ALPHABET.length];
+  return `${id}=`;
+}
+
+/** `10/Jun/2024:06:19:58 +0000`, as requestContext.requestTime. */
+function requestTime(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** Headers with the casing the client sent (API Gateway keeps it; Node lowercases `req.headers`). */
+function headersOf(req: IncomingMessage): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const [name, value] = [req.rawHeaders[i], req.rawHeaders[i + 1]];
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  return { headers, multiValueHeaders };
+}
+
+function accountOf(arn: string): string | null {
+  return arn.split(':')[4] || null;
+}
+
+function isSuccess(response: unknown): boolean {
+  const statusCode = (response as { statusCode?: unknown } | null | undefined)?.statusCode;
+  // A proxy answer without a statusCode is a successful invocation: the route accepts.
+  return statusCode === undefined || (typeof statusCode === 'number' && statusCode >= 200 && statusCode < 300);
+}
+
+/** Answers an upgrade request with a plain HTTP response and closes the socket (the client sees the status). */
+function refuseUpgrade(socket: Socket, statusCode: number, body: string): void {
+  if (socket.destroyed) return;
+  const payload = Buffer.from(body, 'utf8');
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Error'}\r\n` +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${payload.length}\r\n` +
+      'Connection: close\r\n\r\n' +
+      payload.toString('utf8'),
+  );
+}
+
+function sendError(res: ServerResponse, statusCode: number, errorType: string, message: string): void {
+  const body = JSON.stringify({ message });
+  res.writeHead(statusCode, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-errortype': errorType,
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the WebSocket API and its management API on one port of 127.0.0.1. */
+export async function startLocalWebSocket(options: LocalWebSocketOptions): Promise<LocalWebSocket> {
+  const { stage, identity, log } = options;
+  if (!STAGE.test(stage)) throw new Error(`stage must be 1 to 128 characters among A-Z a-z 0-9 _ - (got '${stage}')`);
+  if (!identity.userArn.startsWith('arn:')) throw new Error(`identity.userArn must be an IAM ARN (got '${identity.userArn}')`);
+
+  const connections = new Map<string, Connection>();
+  /** $connect and $disconnect invocations in flight: close() waits for them. */
+  const pending = new Set<Promise<unknown>>();
+  const wss = new WebSocketServer({ noServer: true });
+  const managementPrefix = `/${stage}/@connections/`;
+  let closing = false;
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    pending.add(promise);
+    void promise.finally(() => pending.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+
+  function requestContext(routeKey: '$connect' | '$disconnect', eventType: 'CONNECT' | 'DISCONNECT', connection: Omit<Connection, 'socket' | 'lastActiveAt'>, domainName: string) {
+    const now = Date.now();
+    const requestId = gatewayId();
+    return {
+      routeKey,
+      eventType,
+      extendedRequestId: requestId,
+      requestTime: requestTime(now),
+      messageDirection: 'IN',
+      stage,
+      connectedAt: connection.connectedAt,
+      requestTimeEpoch: now,
+      identity: {
+        accountId: accountOf(identity.userArn),
+        cognitoIdentityPoolId: null,
+        cognitoIdentityId: null,
+        principalOrgId: null,
+        cognitoAuthenticationType: null,
+        userArn: identity.userArn,
+        userAgent: connection.userAgent,
+        accessKey: null,
+        caller: null,
+        cognitoAuthenticationProvider: null,
+        sourceIp: connection.sourceIp,
+        user: null,
+      },
+      requestId,
+      domainName,
+      connectionId: connection.id,
+      apiId: 'local',
+    };
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    // A client that goes away while $connect runs must not crash the server.
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (closing || (url.pathname !== `/${stage}` && url.pathname !== `/${stage}/`)) {
+      refuseUpgrade(socket, closing ? 503 : 404, closing ? 'the local WebSocket API is stopping' : `no WebSocket stage at ${url.pathname}: connect to /${stage}`);
+      return;
+    }
+    const connection = {
+      id: gatewayId(),
+      connectedAt: Date.now(),
+      sourceIp: identity.sourceIp ?? req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? null,
+    };
+    const domainName = req.headers.host ?? '127.0.0.1';
+    const query = [...url.searchParams.entries()];
+    const queryStringParameters: Record<string, string> = {};
+    const multiValueQueryStringParameters: Record<string, string[]> = {};
+    for (const [name, value] of query) {
+      queryStringParameters[name] = value;
+      (multiValueQueryStringParameters[name] ??= []).push(value);
+    }
+    const { headers, multiValueHeaders } = headersOf(req);
+    const event = {
+      headers: { ...headers, 'X-Forwarded-For': connection.sourceIp, 'X-Forwarded-Proto': 'http' },
+      multiValueHeaders: { ...multiValueHeaders, 'X-Forwarded-For': [connection.sourceIp], 'X-Forwarded-Proto': ['http'] },
+      queryStringParameters: query.length > 0 ? queryStringParameters : null,
+      multiValueQueryStringParameters: query.length > 0 ? multiValueQueryStringParameters : null,
+      requestContext: requestContext('$connect', 'CONNECT', connection, domainName),
+      isBase64Encoded: false,
+    };
+
+    let response: unknown;
+    try {
+      response = await track(options.onConnect(event));
+    } catch (err) {
+      // API Gateway answers 500 when the integration fails, without the details.
+      log('ws connect failed', { connectionId: connection.id, error: (err as Error).message });
+      refuseUpgrade(socket, 500, 'Internal server error');
+      return;
+    }
+    if (!isSuccess(response)) {
+      const { statusCode, body } = response as { statusCode: unknown; body?: unknown };
+      const status = typeof statusCode === 'number' && statusCode >= 100 && statusCode <= 599 ? statusCode : 502;
+      log('ws connect refused', { connectionId: connection.id, statusCode: status, reason: body });
+      refuseUpgrade(socket, status, typeof body === 'string' ? body : '');
+      return;
+    }
+    if (socket.destroyed || closing) {
+      // Gone while $connect ran: API Gateway would then deliver $disconnect for the recorded connection.
+      log('ws client left during connect', { connectionId: connection.id });
+      void track(disconnect({ ...connection, lastActiveAt: connection.connectedAt }, domainName, 1006, 'Client left during $connect'));
+      if (!socket.destroyed) socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const open: Connection = { ...connection, socket: ws, lastActiveAt: connection.connectedAt };
+      connections.set(open.id, open);
+      log('ws connected', { connectionId: open.id, clientId: queryStringParameters.clientId });
+      ws.on('message', (data, isBinary) => {
+        open.lastActiveAt = Date.now();
+        // No route but $connect/$disconnect exists: API Gateway would answer with an error frame.
+        log('ws message ignored', { connectionId: open.id, bytes: Buffer.isBuffer(data) ? data.length : undefined, binary: isBinary, reason: 'no route for client messages' });
+      });
+      ws.on('error', (err) => log('ws socket error', { connectionId: open.id, error: err.message }));
+      ws.on('close', (code, reason) => {
+        connections.delete(open.id);
+        void track(disconnect(open, domainName, code, reason.toString('utf8')));
+      });
+    });
+  }
+
+  async function disconnect(connection: Omit<Connection, 'socket'>, domainName: string, code: number, reason: string): Promise<void> {
+    const event = {
+      headers: { Host: domainName, 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' },
+      multiValueHeaders: { Host: [domainName], 'x-api-key': [''], 'X-Forwarded-For': [''], 'x-restapi': [''] },
+      requestContext: {
+        ...requestContext('$disconnect', 'DISCONNECT', connection, domainName),
+        disconnectStatusCode: code,
+        disconnectReason: reason || (code === 1005 ? 'Client-side close frame status not set' : ''),
+      },
+      isBase64Encoded: false,
+    };
+    log('ws disconnected', { connectionId: connection.id, code });
+    try {
+      await options.onDisconnect(event);
+    } catch (err) {
+      // API Gateway ignores $disconnect's outcome; the record expires by TTL.
+      log('ws disconnect handler failed', { connectionId: connection.id, error: (err as Error).message });
+    }
+  }
+
+  async function manage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (!path.startsWith(managementPrefix) || path.length === managementPrefix.length) {
+      if (path === `/${stage}` || path === `/${stage}/`) {
+        res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('connect with a WebSocket client');
+        return;
+      }
+      sendError(res, 404, 'NotFoundException', `no such resource: ${req.method} ${path} (the management API is ${managementPrefix}<connectionId>)`);
+      return;
+    }
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice(managementPrefix.length));
+    } catch {
+      sendError(res, 400, 'BadRequestException', 'the connection id is not a valid percent-encoded string');
+      return;
+    }
+    const connection = connections.get(id);
+    const open = connection?.socket.readyState === WebSocket.OPEN ? connection : undefined;
+    switch (req.method) {
+      case 'POST': {
+        const body = await readBody(req);
+        if (!open) {
+          sendError(res, 410, 'GoneException', `connection ${id} is gone`);
+          return;
+        }
+        if (body.length > MAX_MESSAGE_BYTES) {
+          sendError(res, 413, 'PayloadTooLargeException', `Message too long: ${body.length} bytes, at most ${MAX_MESSAGE_BYTES}`);
+          return;
+        }
+        try {
+          await new Promise<void>((resolve, reject) => open.socket.send(body, { binary: false }, (err) => (err ? reject(err) : resolve())));
+        } catch {
+          sendError(res, 410, 'GoneException', `connection ${id} is gone`);
+          return;
+        }
+        open.lastActiveAt = Date.now();
+        res.writeHead(200, { 'content-length': 0, 'x-amzn-requestid': randomUUID() }).end();
+        return;
+      }
+      case 'DELETE':
+        if (!open) {
+          sendError(res, 410, 'GoneException', `connection ${id} is gone`);
+          return;
+        }
+        open.socket.close(1000, 'Closed by the management API');
+        res.writeHead(204, { 'x-amzn-requestid': randomUUID() }).end();
+        return;
+      case 'GET': {
+        if (!open) {
+          sendError(res, 410, 'GoneException', `connection ${id} is gone`);
+          return;
+        }
+        const body = JSON.stringify({
+          connectedAt: new Date(open.connectedAt).toISOString(),
+          identity: { sourceIp: open.sourceIp, userAgent: open.userAgent ?? undefined },
+          lastActiveAt: new Date(open.lastActiveAt).toISOString(),
+        });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': randomUUID() }).end(body);
+        return;
+      }
+      default:
+        sendError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported on ${managementPrefix}<connectionId>: POST, GET or DELETE`);
+    }
+  }
+
+  const server = createServer((req, res) => {
+    manage(req, res).catch((err: unknown) => {
+      log('ws management request failed', { method: req.method, url: req.url, error: (err as Error).message });
+      if (!res.headersSent) sendError(res, 500, 'InternalServerErrorException', 'the local WebSocket API failed: see its log');
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    upgrade(req, socket, head).catch((err: unknown) => {
+      log('ws upgrade failed', { url: req.url, error: (err as Error).message });
+      refuseUpgrade(socket, 500, 'Internal server error');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const websocketUrl = `ws://127.0.0.1:${port}/${stage}`;
+  const managementEndpoint = `${url}/${stage}`;
+  log('ws listening', { websocketUrl, managementEndpoint });
+
+  return {
+    url,
+    websocketUrl,
+    managementEndpoint,
+    connections: () => [...connections.keys()],
+    async close() {
+      closing = true;
+      // Each open connection ends as API Gateway ends them, with $disconnect.
+      for (const connection of connections.values()) connection.socket.close(1001, 'Going away');
+      // A client that does not answer the close frame is cut off after a short grace period.
+      const drained = async (ms: number) => {
+        const deadline = Date.now() + ms;
+        while (connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      await drained(2000);
+      for (const connection of connections.values()) connection.socket.terminate();
+      await drained(1000);
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

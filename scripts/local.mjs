@@ -1,0 +1,82 @@
+// `npm run local [-- --port N] [--data-dir DIR] [--wait-scale X]`: build, synthesize the default
+// stack, and run its pipeline on this machine from those artifacts (see local/index.ts).
+// For tests and tools: --stack-dir DIR uses an already synthesized stack (no build, no synth),
+// --json prints one JSON line with the URLs once ready, --batch-status-delay-ms and
+// --batch-throttle tune the local Batch.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { synth } from './synth.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function usage(message) {
+  console.error(`${message}\nusage: npm run local -- [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--verbose]`);
+  process.exit(2);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'wait-scale': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'stack-dir': { type: 'string' },
+      'batch-status-delay-ms': { type: 'string' },
+      'batch-throttle': { type: 'string' },
+    },
+  }).values;
+} catch (err) {
+  usage(err.message);
+}
+const port = Number(args.port ?? process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port must be a port number (got ${args.port ?? process.env.PORT})`);
+const waitScale = Number(args['wait-scale'] ?? 0.1);
+if (!(waitScale >= 0 && waitScale <= 1)) usage(`--wait-scale must be between 0 and 1 (got ${args['wait-scale']})`);
+const dataDir = path.resolve(args['data-dir'] ?? path.join(root, '.local-data'));
+
+const batchStatusDelayMs = args['batch-status-delay-ms'] === undefined ? undefined : Number(args['batch-status-delay-ms']);
+const batchThrottlePerSecond = args['batch-throttle'] === undefined ? undefined : Number(args['batch-throttle']);
+for (const [flag, value] of [['--batch-status-delay-ms', batchStatusDelayMs], ['--batch-throttle', batchThrottlePerSecond]]) {
+  if (value !== undefined && !(Number.isFinite(value) && value >= 0)) usage(`${flag} must be a number >= 0`);
+}
+
+const stackDir = args['stack-dir'] ? path.resolve(args['stack-dir']) : await synth({ quiet: true });
+const { startLocalMode } = require(path.join(root, 'dist', 'app', 'local', 'index.js'));
+let local;
+try {
+  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
+} catch (err) {
+  console.error(`local mode could not start: ${err.message}`);
+  process.exit(1);
+}
+if (args.json) {
+  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity } = local;
+  console.log(JSON.stringify({ statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity }));
+}
+
+if (!args.json) console.log(`batch-gateway local mode (no AWS account, no credentials: every caller is ${local.identity})
+  status page   ${local.statusPageUrl}
+  REST API      ${local.apiUrl}   (POST ${local.runRequestsUrl}, GET ${local.runRequestsUrl}/{id})
+  WebSocket     ${local.websocketUrl}?clientId=<id>
+  data          ${dataDir}   (survives a restart)
+  waits         scaled by ${waitScale}
+Try:
+  curl -s -X POST ${local.runRequestsUrl} -H 'content-type: application/json' -d '{"processname":"barcode","clientname":"me","parameters":{"text":"HELLO-123"}}'
+Ctrl-C stops everything.`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping...');
+    await local.close();
+    process.exit(0);
+  });
+}
