@@ -118,10 +118,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const functionByArn = new Map(functions.map((f) => [resolve(`\${aws_lambda_function.${f.id}.arn}`), f]));
     const waitScale = options.waitScale ?? 1;
     const waitBefore = waitsBeforeTasks(definition.States);
-    for (const task of waitBefore.keys()) {
-      // The Task now also sleeps its Wait (at most an hour, scaled): its timeout must allow for that.
-      const state = definition.States[task];
-      if (state.TimeoutSeconds) state.TimeoutSeconds += Math.ceil(3600 * waitScale);
+    for (const state of Object.values(definition.States)) {
+      const retriesTimeouts = (state.Retry ?? []).some((r: Json) => (r.ErrorEquals as string[]).includes('States.Timeout'));
+      if (state.Type !== 'Task' || !retriesTimeouts) continue;
+      // A bundle runs in this process and cannot be stopped the way Lambda stops a function at its
+      // timeout: a Task timeout here would retry the Task while the first attempt still runs, two
+      // attempts at once, which never happens deployed. So these Tasks wait for their handler.
+      state.TimeoutSeconds = 86400;
     }
     const snsDir = path.join(options.dataDir, 'sns');
     mkdirSync(snsDir, { recursive: true });

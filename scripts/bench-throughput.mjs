@@ -91,7 +91,8 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const requests = Number(process.env.BENCH_THROUGHPUT_REQUESTS ?? 2000);
-  const result = await throughput({ requests });
+  const throttle = Number(process.env.BENCH_THROUGHPUT_THROTTLE ?? 50);
+  const result = await throughput({ requests, throttle });
   console.log(JSON.stringify(result, null, 2));
   process.exit(0);
 }

@@ -51,3 +51,18 @@ for (const [label, seconds] of [['1 min', 60], ['1 h', 3600], ['24 h', 86400]]) 
     console.log(`  ${label.padEnd(6)} ${name.padEnd(9)} ${String(c.describeJobsCalls).padStart(12)} ${String(c.lambdaInvocations).padStart(12)} ${String(c.stateTransitions).padStart(11)} ${String(c.historyEvents).padStart(14)} ${`${c.worstCaseDelaySeconds} s`.padStart(11)}`);
   }
 }
+
+// A burst through local mode, Batch throttled at 50 calls per second (BENCH_THROUGHPUT_REQUESTS=0 skips it).
+const burst = Number(process.env.BENCH_THROUGHPUT_REQUESTS ?? 2000);
+if (burst > 0) {
+  const { throughput } = await import('./bench-throughput.mjs');
+  console.log(`\nThroughput: ${burst} run requests through local mode, Batch throttled at 50 calls/s (takes a few minutes)...`);
+  const r = await throughput({ requests: burst });
+  console.log(`  accepted at the API          ${r.accepted} of ${r.requests} (${r.acceptedPerSecond.toFixed(1)} per second), rejected ${r.rejectedAtApi}`);
+  console.log(`  every job submitted after    ${r.secondsUntilAllSubmitted.toFixed(1)} s (${r.submitJobCalls} SubmitJob calls, no duplicate)`);
+  console.log(`  effective SubmitJob rate     ${r.submitJobPerSecond.toFixed(1)}/s = ${((100 * r.submitJobPerSecond) / r.throttleLimit).toFixed(0)} % of the ${r.throttleLimit}/s limit; all Batch calls ${r.batchCallsPerSecondWhileDone.toFixed(1)}/s = ${((100 * r.batchCallsPerSecondWhileDone) / r.throttleLimit).toFixed(0)} %`);
+  console.log(`  throttled calls absorbed     ${r.throttledCallsAbsorbed} (SDK retries, then Step Functions' jittered backoff)`);
+  console.log(`  all finished after           ${r.secondsUntilAllFinished.toFixed(1)} s: ${JSON.stringify(r.finalStatuses)}`);
+  console.log(`  lost                         ${r.lost}`);
+}
+process.exit(0);

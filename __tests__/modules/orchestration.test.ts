@@ -1160,3 +1160,17 @@ describe('Orchestration validation', () => {
     );
   });
 });
+
+describe('Orchestration Lambdas and the Batch rate limit', () => {
+  it("run their SDK clients in adaptive retry mode, so throttling slows them down instead of failing into the state machine's backoff", () => {
+    const json = synthStack((stack) => {
+      const table = new RunRequestsTable(stack, 'table');
+      const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], jobDefinitions: [{ name: 'hello', image: 'busybox' }] });
+      new Orchestration(stack, 'orchestration', { table, routes: { hello: { target: batch.jobTarget('hello') } } });
+    });
+
+    for (const fn of Object.values(resourcesOf(json, 'aws_lambda_function'))) {
+      expect(fn.environment.variables).toMatchObject({ AWS_RETRY_MODE: 'adaptive', AWS_MAX_ATTEMPTS: '8' });
+    }
+  });
+});

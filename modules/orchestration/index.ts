@@ -98,7 +98,15 @@ export class Orchestration extends Construct implements IStateMachine {
     const routes = routeNames.map((name) => routeState(name, props.routes[name], props.artifacts));
     this.routeNames = routeNames;
 
-    const environment = { TABLE_NAME: props.table.tableName, FINISHED_RETENTION_DAYS: String(retentionDays) };
+    const environment = {
+      TABLE_NAME: props.table.tableName,
+      FINISHED_RETENTION_DAYS: String(retentionDays),
+      // Batch allows 50 calls per second per account, shared by every execution: the SDK's adaptive
+      // mode slows each client down when throttled instead of failing fast into the state machine's
+      // longer backoff (measured in `npm run bench`).
+      AWS_RETRY_MODE: 'adaptive',
+      AWS_MAX_ATTEMPTS: '8',
+    };
     const fn = (fid: string, bundle: string, description: string) =>
       new LambdaFunction(this, fid, {
         bundle,
