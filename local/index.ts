@@ -172,7 +172,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       stateMachineArn,
       definition,
       taskHandlers,
-      waitTimeOverrides: Object.fromEntries([...waitBefore.values()].length ? Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, 0]) : []),
+      // Slept (scaled) by the Task that follows instead.
+      waitTimeOverrides: Object.fromEntries(Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait' && waitBefore.has(s.Next)).map(([n]) => [n, 0])),
       log,
     });
     services.push(sfn);

@@ -15,26 +15,9 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { LocalLog, LocalService } from './types';
-
-// aws-local-stepfunctions 3 calls Promise.withResolvers (Node 22); Node 20 lacks it. Jest installs
-// the same polyfill in __tests__/setup/env.ts; local mode runs outside jest, so it needs its own.
-if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', {
-    configurable: true,
-    writable: true,
-    value: function withResolvers<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 type Definition = ConstructorParameters<typeof StateMachine>[0];
 type LocalHandlers = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers'];
