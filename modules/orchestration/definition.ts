@@ -4,6 +4,7 @@
  * its job and polls it on a growing schedule until it ends; a Lambda route runs its function
  * once. Every outcome is recorded on the item, failures are alerted, and the client is notified.
  */
+import { TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
 import { PollingSchedule } from '../../lambdas/shared/polling';
 
 /** A Batch route as the state machine carries it (`$.route`), and as submit-job and poll-job read it. */
@@ -101,7 +102,7 @@ const backoff = { BackoffRate: 2, JitterStrategy: 'FULL' } as const;
 /** Transient errors and Lambda service errors: retried with exponential backoff and full jitter. */
 export const TASK_RETRY = [
   { ErrorEquals: LAMBDA_SERVICE_ERRORS, IntervalSeconds: 2, MaxAttempts: 6, MaxDelaySeconds: 60, ...backoff },
-  { ErrorEquals: ['ThrottledError', 'BatchServerError', 'AwsServiceError'], IntervalSeconds: 5, MaxAttempts: 8, MaxDelaySeconds: 120, ...backoff },
+  { ErrorEquals: [...TRANSIENT_ERROR_NAMES], IntervalSeconds: 5, MaxAttempts: 8, MaxDelaySeconds: 120, ...backoff },
   // A crash or timeout of an orchestration function: safe to retry, every handler is idempotent.
   { ErrorEquals: ['Lambda.Unknown', 'States.Timeout'], IntervalSeconds: 5, MaxAttempts: 2, ...backoff },
 ] as const;
