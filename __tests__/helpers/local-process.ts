@@ -35,8 +35,7 @@ export async function startLocalProcess(name: string, env: Record<string, string
   const dataDir = mkdtempSync(path.join(tmpdir(), `bg-${name}-`));
   const child: ChildProcess = spawn(
     process.execPath,
-    // This machine's Node 20 makes every bundled SDK warn that it wants Node 22 (the Lambda runtime's).
-    ['--disable-warning=NodeVersionSupportWarning', path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', STACK_NAME), ...extraArgs],
+    [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', STACK_NAME), ...extraArgs],
     { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const log: string[] = [];

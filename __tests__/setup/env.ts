@@ -1,8 +1,5 @@
 // Test environment defaults (shared by all tests).
 process.env.AWS_REGION ??= 'us-east-1';
 
-// aws-local-stepfunctions needs Promise.withResolvers, which Node 20 lacks.
-import '../../local/polyfills';
-
 // Handlers publish embedded-format metrics to stdout; tests have no use for them.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
