@@ -197,7 +197,6 @@ export function loadHandlers(endpoint: string): Record<string, Handler> {
   process.env.FINISHED_RETENTION_DAYS = '7';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.CONNECTIONS_TABLE = CONNECTIONS_TABLE;
-  process.env.CONNECTIONS_INDEX = 'byClientId';
   process.env.WEBSOCKET_ENDPOINT = 'https://local.execute-api.us-east-1.amazonaws.com/v1';
   process.env.URL_EXPIRES_SECONDS = '86400';
   /* eslint-disable @typescript-eslint/no-require-imports */

@@ -6,10 +6,11 @@ import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PNG } from 'pngjs';
-import { AwsServiceError, InvalidInputError, ThrottledError, TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
+import { TRANSIENT_ERROR_NAMES } from '../../contract';
+import { AwsServiceError, InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
-import { parseInput } from '../../lambdas/shared/orchestration-state';
+import { parseInput } from '../../lambdas/shared/parse-input';
 import {
   BarcodeStored,
   generateBarcode,

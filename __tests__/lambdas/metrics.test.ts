@@ -1,4 +1,5 @@
-import { countStatus, metrics, METRICS_NAMESPACE, STATUS_METRICS } from '../../lambdas/shared/metrics';
+import { DEFAULT_METRICS_NAMESPACE as METRICS_NAMESPACE, STATUS_METRICS } from '../../contract';
+import { countStatus, metrics } from '../../lambdas/shared/metrics';
 
 describe('status metrics', () => {
   afterEach(() => metrics.clearMetrics());

@@ -13,16 +13,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
-import { parseInput } from '../../lambdas/shared/orchestration-state';
+import { parseInput } from '../../lambdas/shared/parse-input';
 import {
   managementEndpointFrom,
   MAX_ERROR_MESSAGE_LENGTH,
   notificationMessage,
   notify,
   type NotifyDeps,
-  type NotifyInput,
-  notifyInputSchema,
 } from '../../lambdas/notify/core';
+import { type NotifyInput, notifyInputSchema } from '../../contract';
 import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'websocket');
@@ -57,7 +56,6 @@ function deps(): NotifyDeps {
     ddb: new DynamoDBClient({}),
     apigw: new ApiGatewayManagementApiClient({ endpoint: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1' }),
     connectionsTable: CONNECTIONS_TABLE,
-    connectionsIndex: CONNECTIONS_INDEX,
     runRequestsTable: RUN_REQUESTS_TABLE,
     now: () => NOW_MS,
   };
@@ -146,9 +144,9 @@ describe('notify', () => {
       {
         TableName: RUN_REQUESTS_TABLE,
         Key: { runRequestID: { S: RUN_REQUEST_ID } },
-        UpdateExpression: 'SET notification = :outcome, notifiedAt = :iso, notifiedConnections = :n',
+        UpdateExpression: 'SET notification = :outcome, notifiedAt = :at, notifiedConnections = :sentTo',
         ConditionExpression: 'attribute_exists(runRequestID)',
-        ExpressionAttributeValues: { ':outcome': { S: 'SENT' }, ':iso': { S: NOW_ISO }, ':n': { N: '3' } },
+        ExpressionAttributeValues: { ':outcome': { S: 'SENT' }, ':at': { S: NOW_ISO }, ':sentTo': { N: '3' } },
       },
     ]);
     expect(result).toEqual({ outcome: 'SENT', sent: 3, gone: 0, failed: 0, skipped: 0 });
@@ -227,7 +225,7 @@ describe('notify', () => {
 
     // Assess
     expect(apigwMock.calls()).toHaveLength(0);
-    expect(recordedOutcomes()[0].values).toEqual({ ':outcome': 'NO_CONNECTION', ':iso': NOW_ISO, ':n': 0 });
+    expect(recordedOutcomes()[0].values).toEqual({ ':outcome': 'NO_CONNECTION', ':at': NOW_ISO, ':sentTo': 0 });
     expect(result).toEqual({ outcome: 'NO_CONNECTION', sent: 0, gone: 0, failed: 0, skipped: 1 });
   });
 
@@ -240,7 +238,7 @@ describe('notify', () => {
     const outcomes = recordedOutcomes();
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0].input.ConditionExpression).toBe('attribute_exists(runRequestID)');
-    expect(outcomes[0].values).toEqual({ ':outcome': 'NO_CONNECTION', ':iso': NOW_ISO, ':n': 0 });
+    expect(outcomes[0].values).toEqual({ ':outcome': 'NO_CONNECTION', ':at': NOW_ISO, ':sentTo': 0 });
     expect(result).toEqual({ outcome: 'NO_CONNECTION', sent: 0, gone: 0, failed: 0, skipped: 0 });
   });
 
@@ -257,7 +255,7 @@ describe('notify', () => {
       { TableName: CONNECTIONS_TABLE, Key: { connectionId: { S: 'conn-gone=' } } },
     ]);
     expect(apigwMock.commandCalls(PostToConnectionCommand)).toHaveLength(3);
-    expect(recordedOutcomes()[0].values).toMatchObject({ ':outcome': 'SENT', ':n': 2 });
+    expect(recordedOutcomes()[0].values).toMatchObject({ ':outcome': 'SENT', ':sentTo': 2 });
     expect(result).toEqual({ outcome: 'SENT', sent: 2, gone: 1, failed: 0, skipped: 0 });
   });
 
@@ -271,7 +269,7 @@ describe('notify', () => {
 
     // Assess
     expect(result).toEqual({ outcome: 'NO_CONNECTION', sent: 0, gone: 1, failed: 0, skipped: 0 });
-    expect(recordedOutcomes()[0].values).toMatchObject({ ':outcome': 'NO_CONNECTION', ':n': 0 });
+    expect(recordedOutcomes()[0].values).toMatchObject({ ':outcome': 'NO_CONNECTION', ':sentTo': 0 });
   });
 
   test('counts a gone connection whose record cannot be deleted as gone, without throwing', async () => {
@@ -300,7 +298,7 @@ describe('notify', () => {
 
     // Assess
     expect(result).toEqual({ outcome: 'FAILED', sent: 0, gone: 0, failed: 2, skipped: 0 });
-    expect(recordedOutcomes()[0].values).toEqual({ ':outcome': 'FAILED', ':iso': NOW_ISO, ':n': 0 });
+    expect(recordedOutcomes()[0].values).toEqual({ ':outcome': 'FAILED', ':at': NOW_ISO, ':sentTo': 0 });
     expect(ddbMock.commandCalls(DeleteItemCommand)).toHaveLength(0);
     expect(logger.error).toHaveBeenCalledWith('Could not notify a connection', { connectionId: 'conn-A=', error: limited });
   });
@@ -436,7 +434,7 @@ describe('notificationMessage', () => {
     // Prepare
     const input = notifyInput((raw) => {
       raw.notification.status = 'TIMED_OUT';
-      raw.notification.error = { code: 'States.Timeout', message: 'The job ran past its maximum run time of 3600 s' };
+      raw.notification.error = { code: 'TIMED_OUT', message: 'The job ran past its maximum run time of 3600 s' };
     });
 
     // Act & Assess
@@ -444,7 +442,7 @@ describe('notificationMessage', () => {
       runRequestID: RUN_REQUEST_ID,
       status: 'TIMED_OUT',
       url: URL,
-      error: { code: 'States.Timeout', message: 'The job ran past its maximum run time of 3600 s' },
+      error: { code: 'TIMED_OUT', message: 'The job ran past its maximum run time of 3600 s' },
     });
   });
 });
@@ -454,7 +452,7 @@ describe('notifyInputSchema', () => {
     ['an unknown status', (raw: Record<string, any>) => (raw.notification.status = 'DONE'), 'notification.status: must be one of'],
     ['no callerIdentity', (raw: Record<string, any>) => delete raw.callerIdentity, 'callerIdentity: expected string'],
     ['an empty clientId', (raw: Record<string, any>) => (raw.clientId = ''), 'clientId: must be >= 1'],
-    ['an error without code', (raw: Record<string, any>) => (raw.notification.error = { message: 'x' }), 'notification.error.code: expected string'],
+    ['an error without code', (raw: Record<string, any>) => (raw.notification.error = { message: 'x' }), 'notification.error.code: must be one of JOB_FAILED, REJECTED, TIMED_OUT, ORCHESTRATION_ERROR'],
   ])('refuses input with %s, naming the path', (_label, change, problem) => {
     // Act & Assess
     expect(() => parseInput(notifyInputSchema, rawInput(change), 'notify')).toThrow(InvalidInputError);
@@ -491,7 +489,6 @@ describe('handler', () => {
   beforeAll(() => {
     process.env.WEBSOCKET_ENDPOINT = ENDPOINT;
     process.env.CONNECTIONS_TABLE = 'batch-gateway-test-connections';
-    delete process.env.CONNECTIONS_INDEX;
     process.env.TABLE_NAME = 'batch-gateway-test-run-requests';
   });
 

@@ -13,8 +13,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidInputError, JobNotFoundError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
-import { JobState, parseInput, PollInput, pollInputSchema } from '../../lambdas/shared/orchestration-state';
-import { statusProgress, TERMINAL_PROGRESS } from '../../lambdas/shared/run-request';
+import { JobState, PollInput, pollInputSchema } from '../../contract';
+import { parseInput } from '../../lambdas/shared/parse-input';
+import { statusProgress, TERMINAL_PROGRESS } from '../../lambdas/shared/run-requests-table';
 import { pollJob, PollJobDeps } from '../../lambdas/poll-job/core';
 import { lambdaContext } from '../helpers/lambda-context';
 

@@ -9,8 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { recordOutcome } from '../../lambdas/record-status/core';
 import { InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
-import { TERMINAL_PROGRESS } from '../../lambdas/shared/run-request';
-import { StatusStoreDeps } from '../../lambdas/shared/status-store';
+import { StatusStoreDeps, TERMINAL_PROGRESS } from '../../lambdas/shared/run-requests-table';
 import { lambdaContext } from '../helpers/lambda-context';
 
 const TABLE_NAME = 'batch-gateway-run-requests';
@@ -205,7 +204,7 @@ describe('recordOutcome, for the outcomes of Lambda routes and notifications', (
 
     expect(result).toEqual({ notification: 'FAILED', reason: 'notification error: ThrottledError', recorded: true });
     const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
-    expect(input.UpdateExpression).toBe('SET notification = :failed, notificationError = :reason, notifiedAt = :at');
+    expect(input.UpdateExpression).toBe('SET notification = :outcome, notifiedAt = :at, notificationError = :reason');
     expect(input.UpdateExpression).not.toContain('#status');
     expect(input.ConditionExpression).toBe('attribute_exists(runRequestID)');
   });

@@ -20,12 +20,11 @@ import {
   JobNotFoundError,
   surfaceAwsError,
   ThrottledError,
-  TRANSIENT_ERROR_NAMES,
 } from '../../lambdas/shared/aws-errors';
-import { parseInput, pollInputSchema, submitInputSchema } from '../../lambdas/shared/orchestration-state';
-import { DEFAULT_POLLING, waitSecondsFor } from '../../lambdas/shared/polling';
-import { isTerminal, RUN_REQUEST_STATUSES, statusProgress, TERMINAL_PROGRESS, TERMINAL_STATUSES } from '../../lambdas/shared/run-request';
-import { recordStatus, sanitizeReason, StatusStoreDeps } from '../../lambdas/shared/status-store';
+import { DEFAULT_POLLING, isTerminal, pollInputSchema, RUN_REQUEST_STATUSES, submitInputSchema, TERMINAL_STATUSES, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { parseInput } from '../../lambdas/shared/parse-input';
+import { waitSecondsFor } from '../../lambdas/shared/polling';
+import { recordStatus, sanitizeReason, statusProgress, StatusStoreDeps, TERMINAL_PROGRESS } from '../../lambdas/shared/run-requests-table';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'orchestration');
 /** A fresh copy each time, so a test can break it without affecting the others. */
@@ -347,6 +346,7 @@ describe('parseInput', () => {
       processname: 'sample',
       parameters: { inputKey: 's3://acme-input/2024-06-10/batch-17.csv', mode: 'full' },
       route: {
+        type: 'batch',
         name: 'sample',
         jobQueue: 'arn:aws:batch:us-east-1:123456789012:job-queue/batch-gateway-default',
         jobDefinition: 'batch-gateway-sample',

@@ -12,7 +12,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidRecordError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
-import type { RunRequest } from '../../lambdas/shared/run-request';
+import type { RunRequest } from '../../contract';
 import {
   executionNameFor,
   runRequestFromRecord,
@@ -190,7 +190,7 @@ describe('runRequestFromRecord', () => {
 
     // Act & Assess
     expect(() => runRequestFromRecord(record)).toThrow(InvalidRecordError);
-    expect(() => runRequestFromRecord(record)).toThrow(/runRequestID is missing/);
+    expect(() => runRequestFromRecord(record)).toThrow(/is not a run request: runRequestID: expected string/);
   });
 
   test('rejects an item whose processname is not a string, naming the attribute', () => {
@@ -199,7 +199,7 @@ describe('runRequestFromRecord', () => {
     record.dynamodb!.NewImage!.processname = { N: '7' };
 
     // Act & Assess
-    expect(() => runRequestFromRecord(record)).toThrow(/processname is missing or not a non-empty string/);
+    expect(() => runRequestFromRecord(record)).toThrow(/is not a run request: processname: expected string/);
   });
 
   test('sets the error name, so logs and failure reports can match on it', () => {

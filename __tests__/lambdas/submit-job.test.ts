@@ -18,9 +18,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsServiceError, BatchServerError, InvalidInputError, ThrottledError, TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
+import { AwsServiceError, BatchServerError, InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
-import { parseInput, SubmitInput, submitInputSchema } from '../../lambdas/shared/orchestration-state';
+import { SubmitInput, submitInputSchema, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { parseInput } from '../../lambdas/shared/parse-input';
 import { jobNameFor, submitJob, SubmitJobDeps } from '../../lambdas/submit-job/core';
 import { lambdaContext } from '../helpers/lambda-context';
 

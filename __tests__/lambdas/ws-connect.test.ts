@@ -5,7 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ThrottledError } from '../../lambdas/shared/aws-errors';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
-import { connect, connectionTtlSecondsFrom, DEFAULT_CONNECTION_TTL_SECONDS, type WebSocketConnectEvent, type WsConnectDeps } from '../../lambdas/ws-connect/core';
+import { DEFAULT_CONNECTION_TTL_SECONDS } from '../../contract';
+import { connect, connectionTtlSecondsFrom, type WebSocketConnectEvent, type WsConnectDeps } from '../../lambdas/ws-connect/core';
 import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'websocket');

@@ -179,7 +179,7 @@ describe('Notifications (defaults)', () => {
       });
     });
 
-    it('tells notify both tables, the index, and the https management endpoint of the stage', () => {
+    it('tells notify both tables and the https management endpoint of the stage', () => {
       // Prepare
       const connectionsArn = refTo(json, 'aws_dynamodb_table', 'connections', 'arn').slice(2, -1);
       const region = `\${element(split(":", ${connectionsArn}), 3)}`;
@@ -187,7 +187,6 @@ describe('Notifications (defaults)', () => {
       // Assess
       expect(fn('notify').environment.variables).toEqual({
         CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
-        CONNECTIONS_INDEX: 'byClientId',
         TABLE_NAME: refTo(json, 'aws_dynamodb_table', 'table', 'name'),
         WEBSOCKET_ENDPOINT: `https://${apiId}.execute-api.${region}.amazonaws.com/${stageName}`,
         POWERTOOLS_SERVICE_NAME: 'notify',

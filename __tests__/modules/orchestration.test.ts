@@ -1,7 +1,6 @@
 import { TerraformStack } from 'cdktf';
-import { DEFAULT_POLLING } from '../../lambdas/shared/polling';
-import { TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
-import { parseInput, routeSchema } from '../../lambdas/shared/orchestration-state';
+import { batchRouteSchema as routeSchema, DEFAULT_POLLING, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { parseInput } from '../../lambdas/shared/parse-input';
 import { RunRequestsTable } from '../../modules/api-ingest/table';
 import { ArtifactsBucket } from '../../modules/artifacts';
 import { BarcodeRoute } from '../../modules/barcode-route';

@@ -1,4 +1,4 @@
-import { DEFAULT_POLLING } from '../../lambdas/shared/polling';
+import { DEFAULT_POLLING } from '../../contract';
 import { FIXED_60_SECONDS, pollingCost } from '../../scripts/lib/polling-cost';
 
 describe('polling cost of the default schedule', () => {

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { RunRequest } from '../../lambdas/shared/run-request';
+import type { RunRequest } from '../../contract';
 import { executionNameFor } from '../../lambdas/start-execution/core';
 import { UsageError } from '../../scripts/lib/operator-cli';
 import { reconcile, reconcileOptionsFromArgs, runReconcileCli, type ReconcileClients, type ReconcileOptions } from '../../scripts/lib/reconcile';

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { RunRequest } from '../../lambdas/shared/run-request';
+import type { RunRequest } from '../../contract';
 import { UsageError } from '../../scripts/lib/operator-cli';
 import {
   parseFailureRecord,

@@ -15,9 +15,9 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 // renders PNG with zlib; jest resolves it to the Node CommonJS build. Both export toBuffer.
 import { toBuffer } from 'bwip-js';
 import * as z from 'zod/mini';
+import { ENV, lambdaRouteInputSchema, type LambdaRouteResult } from '../../contract';
 import { InvalidInputError, surfaceAwsError } from '../shared/aws-errors';
 import { ConfigurationError } from '../shared/errors';
-import { runRequestRefSchema } from '../shared/orchestration-state';
 
 export const MAX_TEXT_LENGTH = 80;
 export const DEFAULT_SCALE = 3;
@@ -28,8 +28,8 @@ export const DEFAULT_URL_EXPIRES_SECONDS = 86_400;
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_URL_EXPIRES_SECONDS = 604_800;
 
-/** What the state machine hands every Lambda route. */
-export const routeInputSchema = z.extend(runRequestRefSchema, {
+/** What the state machine hands every Lambda route; this one needs the artifacts bucket. */
+export const routeInputSchema = z.extend(lambdaRouteInputSchema, {
   artifacts: z.object({
     bucket: z.string().check(z.minLength(1)),
     /** `<runRequestID>/`: the only place this route may write. */
@@ -56,7 +56,7 @@ export interface RouteRejected {
   readonly message: string;
 }
 
-export type GenerateBarcodeResult = BarcodeStored | RouteRejected;
+export type GenerateBarcodeResult = (BarcodeStored | RouteRejected) & LambdaRouteResult;
 
 /** Presigns `command` for `expiresIn` seconds with the client's credentials and region. */
 export type Presign = (s3: S3Client, command: GetObjectCommand, expiresIn: number) => Promise<string>;
@@ -81,7 +81,7 @@ export function urlExpiresSecondsFrom(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_URL_EXPIRES_SECONDS;
   const seconds = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(seconds >= 1 && seconds <= MAX_URL_EXPIRES_SECONDS)) {
-    throw new ConfigurationError(`URL_EXPIRES_SECONDS must be a whole number of seconds from 1 to ${MAX_URL_EXPIRES_SECONDS} (7 days, the SigV4 maximum); got '${raw}'`);
+    throw new ConfigurationError(`${ENV.urlExpiresSeconds} must be a whole number of seconds from 1 to ${MAX_URL_EXPIRES_SECONDS} (7 days, the SigV4 maximum); got '${raw}'`);
   }
   return seconds;
 }

@@ -1,7 +1,8 @@
 /** Lambda adapter of generate-barcode: a Lambda route the state machine invokes as a Task. */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { parseInput } from '../shared/orchestration-state';
+import { ENV } from '../../contract';
+import { parseInput } from '../shared/parse-input';
 import { logger } from '../shared/logger';
 import { generateBarcode, GenerateBarcodeResult, routeInputSchema, urlExpiresSecondsFrom } from './core';
 
@@ -15,7 +16,7 @@ export async function handler(event: unknown, context: Context): Promise<Generat
   const input = parseInput(routeInputSchema, event, 'generate-barcode');
   logger.appendKeys({ runRequestID: input.runRequestID, processname: input.processname });
   try {
-    urlExpiresSeconds ??= urlExpiresSecondsFrom(process.env.URL_EXPIRES_SECONDS);
+    urlExpiresSeconds ??= urlExpiresSecondsFrom(process.env[ENV.urlExpiresSeconds]);
     const result = await generateBarcode(input, { s3, urlExpiresSeconds, now: () => Date.now() });
     if (result.ok) logger.info('Barcode stored', { key: result.key, expiresAt: result.expiresAt });
     else logger.warn('Barcode request rejected', { code: result.code, reason: result.message });

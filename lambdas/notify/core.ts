@@ -8,46 +8,19 @@
  * before any send (finding the connections) is thrown, so that the state machine retries it.
  */
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { type AttributeValue, ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod/mini';
-import { surfaceAwsError } from '../shared/aws-errors';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { NotificationMessage, NotificationOutcome, NotifyInput } from '../../contract';
+import { connectionsOf, deleteConnection } from '../shared/connections-table';
 import { ConfigurationError } from '../shared/errors';
 import { logger } from '../shared/logger';
-import { RUN_REQUEST_STATUSES } from '../shared/run-request';
-import type { ConnectionItem } from '../ws-connect/core';
-
-const nonEmpty = () => z.string().check(z.minLength(1));
-
-export const notifyInputSchema = z.object({
-  runRequestID: nonEmpty(),
-  clientId: nonEmpty(),
-  /** Who posted the run request (the item's `callerIdentity`). */
-  callerIdentity: nonEmpty(),
-  notification: z.object({
-    status: z.enum(RUN_REQUEST_STATUSES),
-    url: z.optional(nonEmpty()),
-    error: z.optional(z.object({ code: nonEmpty(), message: z.string() })),
-  }),
-});
-export type NotifyInput = z.infer<typeof notifyInputSchema>;
-
-/** The message a client receives: exactly these keys. */
-export interface NotificationMessage {
-  readonly runRequestID: string;
-  readonly status: NotifyInput['notification']['status'];
-  readonly url?: string;
-  readonly error?: { readonly code: string; readonly message: string };
-}
-
-/**
- * What is recorded on the run request: `SENT` when at least one connection got the message,
- * `FAILED` when sends were attempted and none got through, `NO_CONNECTION` when the identity had
- * no live connection (including connections that turned out to be gone): not an error.
- */
-export type NotificationOutcome = 'SENT' | 'NO_CONNECTION' | 'FAILED';
+import { recordNotification } from '../shared/run-requests-table';
 
 export interface NotifyResult {
+  /**
+   * What is recorded on the run request: `SENT` when at least one connection got the message,
+   * `FAILED` when sends were attempted and none got through, `NO_CONNECTION` when the identity had
+   * no live connection (including connections that turned out to be gone): not an error.
+   */
   readonly outcome: NotificationOutcome;
   /** Connections that accepted the message. */
   readonly sent: number;
@@ -64,8 +37,6 @@ export interface NotifyDeps {
   /** Built with the WebSocket stage's management endpoint. */
   readonly apigw: ApiGatewayManagementApiClient;
   readonly connectionsTable: string;
-  /** The connections table's index on `clientId` (projection ALL). */
-  readonly connectionsIndex: string;
   /** The run-requests table, where the outcome is recorded. */
   readonly runRequestsTable: string;
   /** Epoch milliseconds. */
@@ -73,7 +44,6 @@ export interface NotifyDeps {
 }
 
 export const MAX_ERROR_MESSAGE_LENGTH = 512;
-const MAX_ERROR_CODE_LENGTH = 128;
 /** Sends in flight at once: enough for a client's few connections without bursting into API Gateway's limits. */
 const SEND_CONCURRENCY = 10;
 
@@ -120,36 +90,9 @@ export function notificationMessage(input: NotifyInput): string {
     ...(url === undefined ? {} : { url }),
     ...(error === undefined
       ? {}
-      : { error: { code: clientLine(error.code, MAX_ERROR_CODE_LENGTH), message: clientLine(error.message, MAX_ERROR_MESSAGE_LENGTH) } }),
+      : { error: { code: error.code, message: clientLine(error.message, MAX_ERROR_MESSAGE_LENGTH) } }),
   };
   return JSON.stringify(message);
-}
-
-type Connection = Pick<ConnectionItem, 'connectionId' | 'callerIdentity' | 'expiresAt'>;
-
-/** Every connection record of `clientId`, all pages. */
-async function connectionsOf(clientId: string, deps: NotifyDeps): Promise<Connection[]> {
-  const connections: Connection[] = [];
-  let startKey: Record<string, AttributeValue> | undefined;
-  try {
-    do {
-      const page = await deps.ddb.send(
-        new QueryCommand({
-          TableName: deps.connectionsTable,
-          IndexName: deps.connectionsIndex,
-          KeyConditionExpression: 'clientId = :clientId',
-          ExpressionAttributeValues: marshall({ ':clientId': clientId }),
-          ProjectionExpression: 'connectionId, callerIdentity, expiresAt',
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) connections.push(unmarshall(item) as Connection);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-  } catch (err) {
-    return surfaceAwsError(err, 'Query');
-  }
-  return connections;
 }
 
 type SendResult = 'sent' | 'gone' | 'failed';
@@ -171,7 +114,7 @@ async function sendTo(connectionId: string, data: Uint8Array, deps: NotifyDeps):
 /** Best effort: a record left behind is skipped once expired, and TTL deletes it. */
 async function forget(connectionId: string, deps: NotifyDeps): Promise<void> {
   try {
-    await deps.ddb.send(new DeleteItemCommand({ TableName: deps.connectionsTable, Key: marshall({ connectionId }) }));
+    await deleteConnection(connectionId, { ddb: deps.ddb, tableName: deps.connectionsTable });
   } catch (err) {
     logger.warn('Could not delete the record of a gone connection', { connectionId, error: err as Error });
   }
@@ -191,27 +134,10 @@ async function forEachLimited<T, R>(items: readonly T[], limit: number, fn: (ite
   return results;
 }
 
-/** Records the outcome on the run request; a request that no longer exists is not an error. */
-async function recordOutcome(runRequestID: string, outcome: NotificationOutcome, sent: number, nowMs: number, deps: NotifyDeps): Promise<void> {
-  await deps.ddb.send(
-    new UpdateItemCommand({
-      TableName: deps.runRequestsTable,
-      Key: marshall({ runRequestID }),
-      UpdateExpression: 'SET notification = :outcome, notifiedAt = :iso, notifiedConnections = :n',
-      ConditionExpression: 'attribute_exists(runRequestID)',
-      ExpressionAttributeValues: marshall({ ':outcome': outcome, ':iso': new Date(nowMs).toISOString(), ':n': sent }),
-    }),
-  );
-}
-
-function isConditionFailed(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
-}
-
 export async function notify(input: NotifyInput, deps: NotifyDeps): Promise<NotifyResult> {
   const nowMs = deps.now();
   const nowS = Math.floor(nowMs / 1000);
-  const records = await connectionsOf(input.clientId, deps);
+  const records = await connectionsOf(input.clientId, { ddb: deps.ddb, tableName: deps.connectionsTable });
 
   // TTL deletion lags by up to days, so an expired record may still be listed.
   const live = new Set<string>();
@@ -231,16 +157,12 @@ export async function notify(input: NotifyInput, deps: NotifyDeps): Promise<Noti
   const outcome: NotificationOutcome = sent > 0 ? 'SENT' : failed > 0 ? 'FAILED' : 'NO_CONNECTION';
 
   try {
-    await recordOutcome(input.runRequestID, outcome, sent, nowMs, deps);
+    const recorded = await recordNotification(input.runRequestID, { outcome, sentTo: sent }, { ddb: deps.ddb, tableName: deps.runRequestsTable, now: () => nowMs });
+    if (!recorded) logger.warn('The run request no longer exists: outcome not recorded', { outcome });
   } catch (err) {
-    if (isConditionFailed(err)) {
-      logger.warn('The run request no longer exists: outcome not recorded', { outcome });
-    } else if (results.length === 0) {
-      // Nothing was sent yet, so a retry of the Task duplicates nothing.
-      return surfaceAwsError(err, 'UpdateItem');
-    } else {
-      logger.error('Could not record the notification outcome', { outcome, error: err as Error });
-    }
+    // Nothing was sent yet, so a retry of the Task duplicates nothing.
+    if (results.length === 0) throw err;
+    logger.error('Could not record the notification outcome', { outcome, error: err as Error });
   }
   return { outcome, sent, gone, failed, skipped };
 }

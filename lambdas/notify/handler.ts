@@ -2,10 +2,11 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { ENV, notifyInputSchema } from '../../contract';
 import { requireEnv } from '../shared/errors';
 import { logger } from '../shared/logger';
-import { parseInput } from '../shared/orchestration-state';
-import { managementEndpointFrom, notify, notifyInputSchema, type NotifyDeps, type NotifyResult } from './core';
+import { parseInput } from '../shared/parse-input';
+import { managementEndpointFrom, notify, type NotifyDeps, type NotifyResult } from './core';
 
 // Default settings: AWS_REGION, AWS_MAX_ATTEMPTS and AWS_ENDPOINT_URL_DYNAMODB apply.
 const ddb = new DynamoDBClient({});
@@ -16,10 +17,9 @@ let deps: NotifyDeps | undefined;
 function depsFromEnv(): NotifyDeps {
   deps ??= {
     ddb,
-    apigw: new ApiGatewayManagementApiClient({ endpoint: managementEndpointFrom(requireEnv('WEBSOCKET_ENDPOINT')) }),
-    connectionsTable: requireEnv('CONNECTIONS_TABLE'),
-    connectionsIndex: process.env.CONNECTIONS_INDEX || 'byClientId',
-    runRequestsTable: requireEnv('TABLE_NAME'),
+    apigw: new ApiGatewayManagementApiClient({ endpoint: managementEndpointFrom(requireEnv(ENV.websocketEndpoint)) }),
+    connectionsTable: requireEnv(ENV.connectionsTable),
+    runRequestsTable: requireEnv(ENV.tableName),
     now: () => Date.now(),
   };
   return deps;

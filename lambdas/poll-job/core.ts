@@ -4,17 +4,16 @@
  * the next wait of the polling schedule.
  */
 import { BatchClient, DescribeJobsCommand, JobDetail, TerminateJobCommand } from '@aws-sdk/client-batch';
+import { BATCH_JOB_STATUSES, type JobState, type PollInput, type RunRequestStatus } from '../../contract';
 import { JobNotFoundError, surfaceAwsError } from '../shared/aws-errors';
-import { JobState, PollInput } from '../shared/orchestration-state';
 import { waitSecondsFor } from '../shared/polling';
-import { RunRequestStatus } from '../shared/run-request';
-import { recordStatus, StatusStoreDeps } from '../shared/status-store';
+import { recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface PollJobDeps extends StatusStoreDeps {
   readonly batch: BatchClient;
 }
 
-const BATCH_STATUSES = new Set<RunRequestStatus>(['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED']);
+const BATCH_STATUSES = new Set<RunRequestStatus>(BATCH_JOB_STATUSES);
 
 export async function describeJob(jobId: string, batch: BatchClient): Promise<JobDetail> {
   let job: JobDetail | undefined;

@@ -1,10 +1,11 @@
 /** Lambda adapter of poll-job: the state machine's `Poll job` Task. */
 import { BatchClient } from '@aws-sdk/client-batch';
 import type { Context } from 'aws-lambda';
+import { type JobState, pollInputSchema } from '../../contract';
 import { statusStoreFromEnv } from '../shared/handler-env';
 import { logger } from '../shared/logger';
 import { publishMetrics } from '../shared/metrics';
-import { JobState, parseInput, pollInputSchema } from '../shared/orchestration-state';
+import { parseInput } from '../shared/parse-input';
 import { pollJob } from './core';
 
 // Default settings: AWS_ENDPOINT_URL_BATCH and AWS_MAX_ATTEMPTS apply; the SDK retries throttling with backoff and jitter.

@@ -1,13 +1,15 @@
 /**
- * Errors the orchestration handlers surface to Step Functions under stable names, so that the
- * state machine's Retry and Catch match on names rather than on SDK internals.
+ * Errors the orchestration handlers surface to Step Functions under the stable names of the
+ * contract (contract/errors.ts), so that the state machine's Retry and Catch match on names
+ * rather than on SDK internals.
  */
+import { ERROR_NAMES } from '../../contract';
 
 /** An AWS API still throttled after the SDK's own retries: Step Functions retries with backoff and jitter. */
 export class ThrottledError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'ThrottledError';
+    this.name = ERROR_NAMES.throttled;
   }
 }
 
@@ -15,7 +17,7 @@ export class ThrottledError extends Error {
 export class BatchServerError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'BatchServerError';
+    this.name = ERROR_NAMES.batchServer;
   }
 }
 
@@ -23,7 +25,7 @@ export class BatchServerError extends Error {
 export class AwsServiceError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'AwsServiceError';
+    this.name = ERROR_NAMES.awsService;
   }
 }
 
@@ -31,7 +33,7 @@ export class AwsServiceError extends Error {
 export class JobNotFoundError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'JobNotFoundError';
+    this.name = ERROR_NAMES.jobNotFound;
   }
 }
 
@@ -39,12 +41,9 @@ export class JobNotFoundError extends Error {
 export class InvalidInputError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'InvalidInputError';
+    this.name = ERROR_NAMES.invalidInput;
   }
 }
-
-/** The error names the state machine retries. */
-export const TRANSIENT_ERROR_NAMES = ['ThrottledError', 'BatchServerError', 'AwsServiceError'] as const;
 
 const THROTTLING_NAMES = new Set([
   'TooManyRequestsException',

@@ -2,12 +2,13 @@
  * Named errors shared by the handlers. Each sets `name` so logs, batch failure reports and
  * Step Functions `Retry`/`Catch` can match on it, and carries the underlying `cause`.
  */
+import { ERROR_NAMES } from '../../contract';
 
 /** A stream record that is not a valid run request: retrying it will not help. */
 export class InvalidRecordError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'InvalidRecordError';
+    this.name = ERROR_NAMES.invalidRecord;
   }
 }
 
@@ -15,7 +16,7 @@ export class InvalidRecordError extends Error {
 export class ConfigurationError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'ConfigurationError';
+    this.name = ERROR_NAMES.configuration;
   }
 }
 

@@ -1,26 +1,19 @@
 /**
  * Business metrics of the pipeline (CloudWatch embedded metric format, written with the logs:
- * no API call, no extra latency). The monitoring module's dashboard and alarms read them.
+ * no API call, no extra latency), in the gateway's own namespace (POWERTOOLS_METRICS_NAMESPACE,
+ * set by the module that deploys the function). The monitoring module's alarms read them.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RunRequestStatus } from './run-request';
+import { DEFAULT_METRICS_NAMESPACE, ENV, RunRequestStatus, STATUS_METRICS } from '../../contract';
 
-export const METRICS_NAMESPACE = 'batch-gateway';
-
-export const metrics = new Metrics({ namespace: process.env.METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'batch-gateway' });
-
-/** Metric name per recorded status: `JobsSubmitted`, `RunsSucceeded`, `RunsFailed`, ... */
-export const STATUS_METRICS: Partial<Record<RunRequestStatus, string>> = {
-  SUBMITTED: 'JobsSubmitted',
-  SUCCEEDED: 'RunsSucceeded',
-  FAILED: 'RunsFailed',
-  TIMED_OUT: 'RunsTimedOut',
-  REJECTED: 'RunsRejected',
-};
+export const metrics = new Metrics({
+  namespace: process.env[ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+  serviceName: process.env[ENV.serviceName] || 'batch-gateway',
+});
 
 /** Counts one recorded status (in-flight Batch statuses are not counted). */
 export function countStatus(status: RunRequestStatus): void {
-  const name = STATUS_METRICS[status];
+  const name = (STATUS_METRICS as Partial<Record<RunRequestStatus, string>>)[status];
   if (name) metrics.addMetric(name, MetricUnit.Count, 1);
 }
 

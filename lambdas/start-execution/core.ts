@@ -1,16 +1,19 @@
 /**
- * Starts one Step Functions execution per new run request written to the table. Pure: the SFN
- * client and the state machine ARN come in as parameters, so tests and other adapters can supply them.
+ * Starts one Step Functions execution per run request. Pure: the SFN client and the state
+ * machine ARN come in as parameters. The stream adapter reads the request from a record's new
+ * image; the operator tools (reconcile, redrive) start requests they read themselves.
  */
 import { createHash } from 'node:crypto';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { type RunRequest, runRequestSchema } from '../../contract';
 import { InvalidRecordError } from '../shared/errors';
-import type { RunRequest } from '../shared/run-request';
+import { describeIssues } from '../shared/parse-input';
 
-/** What {@link startExecutionForRecord} needs from its caller. */
+/** What {@link startExecution} needs from its caller. */
 export interface StartExecutionDeps {
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
@@ -62,7 +65,7 @@ export function executionNameFor(runRequestID: string): string {
   return `${prefix}-${hash}`;
 }
 
-/** The run request carried by a stream record's new image. */
+/** The run request carried by a stream record's new image, checked against the contract. */
 export function runRequestFromRecord(record: DynamoDBRecord): RunRequest {
   const where = `stream record ${record.eventID ?? '(no eventID)'} (SequenceNumber ${record.dynamodb?.SequenceNumber ?? 'unknown'})`;
   const newImage = record.dynamodb?.NewImage;
@@ -76,29 +79,22 @@ export function runRequestFromRecord(record: DynamoDBRecord): RunRequest {
   } catch (err) {
     throw new InvalidRecordError(`${where} has a NewImage that cannot be unmarshalled`, { cause: err });
   }
-  for (const attribute of ['runRequestID', 'processname'] as const) {
-    const value = item[attribute];
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new InvalidRecordError(`${where} is not a run request: ${attribute} is missing or not a non-empty string`);
-    }
-  }
-  // The API's mapping template is the schema's only writer; only what this function relies on is checked.
-  return item as unknown as RunRequest;
+  return runRequestFromItem(item, where);
+}
+
+/** A table item (or a record's image) as a run request; InvalidRecordError names what is wrong. */
+export function runRequestFromItem(item: Record<string, unknown>, where = `item ${String(item.runRequestID)}`): RunRequest {
+  const parsed = z.safeParse(runRequestSchema, item);
+  if (!parsed.success) throw new InvalidRecordError(`${where} is not a run request: ${describeIssues(parsed.error.issues)}`);
+  return parsed.data;
 }
 
 /**
- * Starts the execution for one stream record. Throttling and transient faults are retried inside
- * the SDK (standard retry strategy: exponential backoff with full jitter); what still fails is thrown.
+ * Starts the execution of one run request, named after it. Throttling and transient faults are
+ * retried inside the SDK (standard retry strategy: exponential backoff with full jitter); what
+ * still fails is thrown.
  */
-export async function startExecutionForRecord(
-  record: DynamoDBRecord,
-  deps: StartExecutionDeps,
-): Promise<StartExecutionResult> {
-  // The event source mapping filters to INSERT; this guards against a mapping deployed without the filter.
-  if (record.eventName !== 'INSERT') {
-    return { skipped: true, eventName: record.eventName, reason: 'only INSERT records start an execution' };
-  }
-  const runRequest = runRequestFromRecord(record);
+export async function startExecution(runRequest: RunRequest, deps: StartExecutionDeps): Promise<ExecutionStarted> {
   const executionName = executionNameFor(runRequest.runRequestID);
   try {
     const output = await deps.sfn.send(
@@ -108,19 +104,22 @@ export async function startExecutionForRecord(
         input: JSON.stringify(runRequest),
       }),
     );
-    return {
-      skipped: false,
-      runRequestID: runRequest.runRequestID,
-      executionName,
-      executionArn: output.executionArn,
-      alreadyStarted: false,
-    };
+    return { skipped: false, runRequestID: runRequest.runRequestID, executionName, executionArn: output.executionArn, alreadyStarted: false };
   } catch (err) {
-    // Names are deterministic, so this means an earlier delivery of this record already started
-    // it (the name is now closed or the input differs); a replayed record must not fail.
+    // Names are deterministic, so this means an earlier delivery of this request already started
+    // it (the name is now closed or the input differs); a replayed request must not fail.
     if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
       return { skipped: false, runRequestID: runRequest.runRequestID, executionName, alreadyStarted: true };
     }
     throw err;
   }
+}
+
+/** Starts the execution for one stream record: INSERT records only. */
+export async function startExecutionForRecord(record: DynamoDBRecord, deps: StartExecutionDeps): Promise<StartExecutionResult> {
+  // The event source mapping filters to INSERT; this guards against a mapping deployed without the filter.
+  if (record.eventName !== 'INSERT') {
+    return { skipped: true, eventName: record.eventName, reason: 'only INSERT records start an execution' };
+  }
+  return startExecution(runRequestFromRecord(record), deps);
 }

@@ -5,6 +5,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { ENV } from '../../contract';
 import { requireEnv } from '../shared/errors';
 import { logger } from '../shared/logger';
 import { startExecutionForRecord, type StartExecutionDeps } from './core';
@@ -17,7 +18,7 @@ const processor = new BatchProcessor(EventType.DynamoDBStreams);
 // whole invocation (a configuration fault) rather than every record one by one.
 let deps: StartExecutionDeps | undefined;
 function getDeps(): StartExecutionDeps {
-  deps ??= { sfn, stateMachineArn: requireEnv('STATE_MACHINE_ARN') };
+  deps ??= { sfn, stateMachineArn: requireEnv(ENV.stateMachineArn) };
   return deps;
 }
 

@@ -12,14 +12,12 @@
  * recording anything.
  */
 import { BatchClient, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
+import type { JobState, SubmitInput } from '../../contract';
 import { surfaceAwsError } from '../shared/aws-errors';
 import { logger } from '../shared/logger';
-import { JobState, SubmitInput } from '../shared/orchestration-state';
 import { waitSecondsFor } from '../shared/polling';
-import { recordStatus, StatusStoreDeps } from '../shared/status-store';
+import { readRecordedJob, recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface SubmitJobDeps extends StatusStoreDeps {
   readonly batch: BatchClient;
@@ -43,30 +41,6 @@ export function jobNameFor(routeName: string, runRequestID: string): string {
 /** Batch tag values allow letters, digits, spaces and `+ - = . _ : / @`, up to 256 characters. */
 function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
-}
-
-interface RecordedJob {
-  jobId?: string;
-  jobName?: string;
-  submittedAtEpochS?: number;
-  status?: string;
-}
-
-async function readRecordedJob(input: SubmitInput, deps: SubmitJobDeps): Promise<RecordedJob> {
-  try {
-    const out = await deps.ddb.send(
-      new GetItemCommand({
-        TableName: deps.tableName,
-        Key: marshall({ runRequestID: input.runRequestID }),
-        ConsistentRead: true,
-        ProjectionExpression: 'jobId, jobName, submittedAtEpochS, #status',
-        ExpressionAttributeNames: { '#status': 'status' },
-      }),
-    );
-    return out.Item ? (unmarshall(out.Item) as RecordedJob) : {};
-  } catch (err) {
-    return surfaceAwsError(err, 'GetItem');
-  }
 }
 
 async function findSubmittedJob(jobQueue: string, jobName: string, deps: SubmitJobDeps): Promise<{ jobId: string; createdAt?: number } | undefined> {
@@ -98,7 +72,7 @@ function jobState(input: SubmitInput, jobId: string, jobName: string, submittedA
 
 export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promise<JobState> {
   const nowS = Math.floor(deps.now() / 1000);
-  const recorded = await readRecordedJob(input, deps);
+  const recorded = await readRecordedJob(input.runRequestID, deps);
   if (recorded.jobId) {
     const submittedAt = recorded.submittedAtEpochS ?? nowS;
     return jobState(input, recorded.jobId, recorded.jobName ?? jobNameFor(input.route.name, input.runRequestID), submittedAt, true, nowS);
@@ -146,7 +120,7 @@ export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promis
   );
   if (!recordedNow) {
     // Another attempt recorded first: keep its job, and cancel ours if it is a different one.
-    const winner = await readRecordedJob(input, deps);
+    const winner = await readRecordedJob(input.runRequestID, deps);
     if (winner.jobId && winner.jobId !== jobId) {
       await terminateDuplicate(jobId, deps);
       return jobState(input, winner.jobId, winner.jobName ?? jobName, winner.submittedAtEpochS ?? submittedAtEpochS, true, nowS);

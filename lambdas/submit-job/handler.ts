@@ -1,10 +1,11 @@
 /** Lambda adapter of submit-job: the state machine's `Submit job` Task. */
 import { BatchClient } from '@aws-sdk/client-batch';
 import type { Context } from 'aws-lambda';
+import { type JobState, submitInputSchema } from '../../contract';
 import { statusStoreFromEnv } from '../shared/handler-env';
 import { logger } from '../shared/logger';
 import { publishMetrics } from '../shared/metrics';
-import { JobState, parseInput, submitInputSchema } from '../shared/orchestration-state';
+import { parseInput } from '../shared/parse-input';
 import { submitJob } from './core';
 
 // Default settings: AWS_ENDPOINT_URL_BATCH and AWS_MAX_ATTEMPTS apply; the SDK retries throttling with backoff and jitter.

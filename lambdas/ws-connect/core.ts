@@ -4,30 +4,12 @@
  * refuses the connection on any answer other than 2xx, so every refusal here is a status code
  * with a message for the client, never an exception.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { surfaceAwsError } from '../shared/aws-errors';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CLIENT_ID_PATTERN, type ConnectionItem, DEFAULT_CONNECTION_TTL_SECONDS, ENV, RUN_REQUEST_LIMITS } from '../../contract';
+import { putConnection, type WebSocketResponse } from '../shared/connections-table';
 import { ConfigurationError } from '../shared/errors';
 
-/** The same rule as the REST API's `clientId` (modules/api-ingest/request-model.ts). */
-export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-/** Lifetime of a connection record when CONNECTION_TTL_SECONDS is unset. */
-export const DEFAULT_CONNECTION_TTL_SECONDS = 3600;
-
-/** An item of the connections table. notify reads the same attributes. */
-export interface ConnectionItem {
-  /** API Gateway's connection id: the table's hash key. */
-  readonly connectionId: string;
-  /** What the client listens for: the hash key of the `byClientId` index. */
-  readonly clientId: string;
-  /** The SigV4 caller's ARN: only run requests posted by this identity are sent here. */
-  readonly callerIdentity: string;
-  /** ISO 8601 UTC. */
-  readonly connectedAt: string;
-  /** Epoch SECONDS (DynamoDB TTL): after it the record is ignored even before TTL deletes it. */
-  readonly expiresAt: number;
-}
+const CLIENT_ID = new RegExp(CLIENT_ID_PATTERN);
 
 /** The parts of a `$connect` event (Lambda proxy integration, AWS_IAM authorization) used here. */
 export interface WebSocketConnectEvent {
@@ -44,13 +26,6 @@ export interface WebSocketConnectEvent {
   };
   /** Absent or null when the client connected without a query string. */
   readonly queryStringParameters?: Record<string, string | undefined> | null;
-}
-
-/** A Lambda proxy answer to a WebSocket route: 2xx accepts, anything else refuses. */
-export interface WebSocketResponse {
-  readonly statusCode: number;
-  /** A message for the client; never internal details. */
-  readonly body?: string;
 }
 
 export interface WsConnectDeps {
@@ -71,7 +46,7 @@ export function connectionTtlSecondsFrom(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_CONNECTION_TTL_SECONDS;
   const seconds = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(seconds) || seconds < 1) {
-    throw new ConfigurationError(`CONNECTION_TTL_SECONDS must be a whole number of seconds >= 1 (got '${value}')`);
+    throw new ConfigurationError(`${ENV.connectionTtlSeconds} must be a whole number of seconds >= 1 (got '${value}')`);
   }
   return seconds;
 }
@@ -86,8 +61,8 @@ export async function connect(event: WebSocketConnectEvent, deps: WsConnectDeps)
   if (clientId === undefined || clientId === '') {
     return { statusCode: 400, body: 'clientId is required: connect with the query string ?clientId=<your client id>' };
   }
-  if (!CLIENT_ID_PATTERN.test(clientId)) {
-    return { statusCode: 400, body: 'clientId must be 1 to 128 characters among A-Z a-z 0-9 _ . : -' };
+  if (clientId.length > RUN_REQUEST_LIMITS.clientId || !CLIENT_ID.test(clientId)) {
+    return { statusCode: 400, body: `clientId must be 1 to ${RUN_REQUEST_LIMITS.clientId} characters among A-Z a-z 0-9 _ . : -` };
   }
   // AWS_IAM authorization on the route already refuses unsigned requests; this guards against a
   // route deployed without it, where anyone could listen under any identity.
@@ -105,19 +80,8 @@ export async function connect(event: WebSocketConnectEvent, deps: WsConnectDeps)
     // DynamoDB TTL is epoch seconds.
     expiresAt: Math.floor(nowMs / 1000) + deps.ttlSeconds,
   };
-  try {
-    await deps.ddb.send(
-      new PutItemCommand({
-        TableName: deps.tableName,
-        Item: marshall(item),
-        ConditionExpression: 'attribute_not_exists(connectionId)',
-      }),
-    );
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
-      return { statusCode: 409, body: 'this connection is already registered' };
-    }
-    return surfaceAwsError(err, 'PutItem');
+  if (!(await putConnection(item, { ddb: deps.ddb, tableName: deps.tableName }))) {
+    return { statusCode: 409, body: 'this connection is already registered' };
   }
   return { statusCode: 200 };
 }

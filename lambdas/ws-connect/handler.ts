@@ -1,10 +1,12 @@
 /** Lambda adapter of the WebSocket API's `$connect` route. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { ENV } from '../../contract';
 import { ThrottledError } from '../shared/aws-errors';
+import type { WebSocketResponse } from '../shared/connections-table';
 import { requireEnv } from '../shared/errors';
 import { logger } from '../shared/logger';
-import { connect, connectionTtlSecondsFrom, type WebSocketConnectEvent, type WebSocketResponse, type WsConnectDeps } from './core';
+import { connect, connectionTtlSecondsFrom, type WebSocketConnectEvent, type WsConnectDeps } from './core';
 
 // Default settings: AWS_REGION, AWS_MAX_ATTEMPTS and AWS_ENDPOINT_URL_DYNAMODB apply.
 const ddb = new DynamoDBClient({});
@@ -14,8 +16,8 @@ let deps: WsConnectDeps | undefined;
 function depsFromEnv(): WsConnectDeps {
   deps ??= {
     ddb,
-    tableName: requireEnv('CONNECTIONS_TABLE'),
-    ttlSeconds: connectionTtlSecondsFrom(process.env.CONNECTION_TTL_SECONDS),
+    tableName: requireEnv(ENV.connectionsTable),
+    ttlSeconds: connectionTtlSecondsFrom(process.env[ENV.connectionTtlSeconds]),
     now: () => Date.now(),
   };
   return deps;

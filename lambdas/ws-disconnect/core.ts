@@ -3,10 +3,9 @@
  * `$disconnect` at most once and ignores the answer, so this is best effort and always 200: a
  * record left behind expires by TTL, and notify deletes it on its first GoneException.
  */
-import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { deleteConnection, type WebSocketResponse } from '../shared/connections-table';
 import { logger } from '../shared/logger';
-import type { WebSocketResponse } from '../ws-connect/core';
 
 /** The parts of a `$disconnect` event used here. */
 export interface WebSocketDisconnectEvent {
@@ -28,7 +27,7 @@ export interface WsDisconnectDeps {
 /** Deletes the connection's record (absent is fine) and answers 200 whatever happens. */
 export async function disconnect(event: WebSocketDisconnectEvent, deps: WsDisconnectDeps): Promise<WebSocketResponse> {
   try {
-    await deps.ddb.send(new DeleteItemCommand({ TableName: deps.tableName, Key: marshall({ connectionId: event.requestContext.connectionId }) }));
+    await deleteConnection(event.requestContext.connectionId, deps);
   } catch (err) {
     logger.warn('Could not delete the connection record: it expires by TTL', { error: err as Error });
   }

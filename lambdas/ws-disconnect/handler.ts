@@ -1,9 +1,10 @@
 /** Lambda adapter of the WebSocket API's `$disconnect` route. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { ENV } from '../../contract';
+import type { WebSocketResponse } from '../shared/connections-table';
 import { requireEnv } from '../shared/errors';
 import { logger } from '../shared/logger';
-import type { WebSocketResponse } from '../ws-connect/core';
 import { disconnect, type WebSocketDisconnectEvent, type WsDisconnectDeps } from './core';
 
 // Default settings: AWS_REGION, AWS_MAX_ATTEMPTS and AWS_ENDPOINT_URL_DYNAMODB apply.
@@ -12,7 +13,7 @@ const ddb = new DynamoDBClient({});
 // Read on first invocation, not at import, so tests can set the environment first.
 let deps: WsDisconnectDeps | undefined;
 function depsFromEnv(): WsDisconnectDeps {
-  deps ??= { ddb, tableName: requireEnv('CONNECTIONS_TABLE') };
+  deps ??= { ddb, tableName: requireEnv(ENV.connectionsTable) };
   return deps;
 }
 

@@ -1,6 +1,6 @@
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { Construct } from 'constructs';
-import { RUN_REQUEST_KEY, RUN_REQUEST_TTL_ATTRIBUTE } from '../../lambdas/shared/run-request';
+import { RUN_REQUEST_KEY, RUN_REQUEST_TTL_ATTRIBUTE } from '../../contract';
 import { IGrantable } from '../shared/iam';
 import { physicalName } from '../shared/naming';
 

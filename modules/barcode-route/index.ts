@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { ENV } from '../../contract';
 import { IArtifactsBucket } from '../artifacts';
 import { IGrantable } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
@@ -33,8 +34,8 @@ export class BarcodeRoute extends Construct implements ILambdaRouteFunction {
       bundle: 'generate-barcode',
       description: 'Renders a Code 128 barcode PNG into the artifacts bucket and returns a link',
       environment: {
-        URL_EXPIRES_SECONDS: linkLifetimeSeconds(props.artifacts.expirationDays),
-        POWERTOOLS_SERVICE_NAME: 'generate-barcode',
+        [ENV.urlExpiresSeconds]: linkLifetimeSeconds(props.artifacts.expirationDays),
+        [ENV.serviceName]: 'generate-barcode',
       },
       memorySize: 512,
       // At least the route's maximum run time, so that the route's timeout (TIMED_OUT) comes first.

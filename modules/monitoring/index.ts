@@ -9,7 +9,7 @@ import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
+import { DEFAULT_METRICS_NAMESPACE } from '../../contract';
 import { assertProp, fitName, physicalName } from '../shared/naming';
 
 /** Alarm thresholds; each alarm looks at 5-minute periods. */
@@ -77,7 +77,7 @@ export class Monitoring extends Construct {
       assertProp(typeof value === 'number' && value > 0, `Monitoring: thresholds.${key} must be positive (got ${value})`);
     }
     assertProp(Object.keys(props.functions).length > 0, 'Monitoring: functions must list at least one function');
-    const namespace = props.metricsNamespace ?? METRICS_NAMESPACE;
+    const namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     const name = physicalName(this);
     const region = new DataAwsRegion(this, 'region');
     const arnParts = Fn.split(':', props.accountArn);

@@ -10,6 +10,7 @@ import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Fn, ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, CONNECTIONS_BY_CLIENT_INDEX, ENV } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { IGrantable } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
@@ -74,19 +75,19 @@ export class Notifications extends Construct implements INotificationTargets {
     }
     assertLogRetention(retention, 'Notifications');
     const name = physicalName(this);
-    const index = 'byClientId';
+    const index = CONNECTIONS_BY_CLIENT_INDEX;
 
     const connections = new DynamodbTable(this, 'connections', {
       name: physicalName(this, 'connections', 255),
       billingMode: 'PAY_PER_REQUEST',
-      hashKey: 'connectionId',
+      hashKey: CONNECTION_KEY,
       attribute: [
-        { name: 'connectionId', type: 'S' },
+        { name: CONNECTION_KEY, type: 'S' },
         { name: 'clientId', type: 'S' },
       ],
       globalSecondaryIndex: [{ name: index, hashKey: 'clientId', projectionType: 'ALL' }],
       // DynamoDB TTL is epoch seconds; ws-connect writes seconds.
-      ttl: { attributeName: 'expiresAt', enabled: true },
+      ttl: { attributeName: CONNECTION_TTL_ATTRIBUTE, enabled: true },
       serverSideEncryption: { enabled: true },
       pointInTimeRecovery: { enabled: false },
     });
@@ -106,14 +107,14 @@ export class Notifications extends Construct implements INotificationTargets {
     this.connectFunction = new LambdaFunction(this, 'ws-connect', {
       bundle: 'ws-connect',
       description: 'Records a WebSocket connection with its client id and caller identity',
-      environment: { CONNECTIONS_TABLE: connections.name, CONNECTION_TTL_SECONDS: String(ttl), POWERTOOLS_SERVICE_NAME: 'ws-connect' },
+      environment: { [ENV.connectionsTable]: connections.name, [ENV.connectionTtlSeconds]: String(ttl), [ENV.serviceName]: 'ws-connect' },
       ...common,
     });
     this.connectFunction.addToRolePolicy('connections-put', [{ actions: ['dynamodb:PutItem'], resources: [connections.arn] }]);
     this.disconnectFunction = new LambdaFunction(this, 'ws-disconnect', {
       bundle: 'ws-disconnect',
       description: 'Forgets a closed WebSocket connection',
-      environment: { CONNECTIONS_TABLE: connections.name, POWERTOOLS_SERVICE_NAME: 'ws-disconnect' },
+      environment: { [ENV.connectionsTable]: connections.name, [ENV.serviceName]: 'ws-disconnect' },
       ...common,
     });
     this.disconnectFunction.addToRolePolicy('connections-delete', [{ actions: ['dynamodb:DeleteItem'], resources: [connections.arn] }]);
@@ -194,11 +195,10 @@ export class Notifications extends Construct implements INotificationTargets {
       bundle: 'notify',
       description: "Tells a run request's client, on its own connections, how the run ended",
       environment: {
-        CONNECTIONS_TABLE: connections.name,
-        CONNECTIONS_INDEX: index,
-        TABLE_NAME: props.runRequestsTable.tableName,
-        WEBSOCKET_ENDPOINT: this.managementEndpoint,
-        POWERTOOLS_SERVICE_NAME: 'notify',
+        [ENV.connectionsTable]: connections.name,
+        [ENV.tableName]: props.runRequestsTable.tableName,
+        [ENV.websocketEndpoint]: this.managementEndpoint,
+        [ENV.serviceName]: 'notify',
       },
       timeoutSeconds: 30,
       logRetentionDays: retention,

@@ -4,32 +4,7 @@
  * its job and polls it on a growing schedule until it ends; a Lambda route runs its function
  * once. Every outcome is recorded on the item, failures are alerted, and the client is notified.
  */
-import { TRANSIENT_ERROR_NAMES } from '../../lambdas/shared/aws-errors';
-import { PollingSchedule } from '../../lambdas/shared/polling';
-
-/** A Batch route as the state machine carries it (`$.route`), and as submit-job and poll-job read it. */
-export interface BatchRouteState {
-  readonly type: 'batch';
-  readonly name: string;
-  readonly jobQueue: string;
-  readonly jobDefinition: string;
-  readonly parameters: Record<string, string>;
-  readonly maxRunTimeSeconds: number;
-  readonly terminateOnTimeout: boolean;
-  readonly polling: PollingSchedule;
-  /** Bucket the job may write its artifacts to (under `<runRequestID>/`). */
-  readonly artifactsBucket?: string;
-}
-
-/** A Lambda route: the function runs once, for work that takes seconds. */
-export interface LambdaRouteState {
-  readonly type: 'lambda';
-  readonly name: string;
-  readonly functionArn: string;
-  readonly maxRunTimeSeconds: number;
-}
-
-export type RouteState = BatchRouteState | LambdaRouteState;
+import { ERROR_NAMES, TRANSIENT_ERROR_NAMES, type RouteState } from '../../contract';
 
 export interface DefinitionProps {
   /** Routes by processname, in the order the Choice tests them. */
@@ -213,7 +188,7 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
         Choices: [{ Not: { Variable: '$.result.ok', IsBoolean: true }, Next: STATE.invalidRouteResult }],
         Default: STATE.routeResult,
       },
-      [STATE.invalidRouteResult]: { Type: 'Pass', Result: { Error: 'InvalidRouteResult' }, ResultPath: '$.error', Next: STATE.recordFailure },
+      [STATE.invalidRouteResult]: { Type: 'Pass', Result: { Error: ERROR_NAMES.invalidRouteResult }, ResultPath: '$.error', Next: STATE.recordFailure },
       [STATE.routeResult]: {
         Type: 'Choice',
         Choices: [{ Variable: '$.result.ok', BooleanEquals: true, Next: STATE.recordRouteSuccess }],

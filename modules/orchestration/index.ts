@@ -1,7 +1,7 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { Construct } from 'constructs';
-import { DEFAULT_POLLING, PollingSchedule } from '../../lambdas/shared/polling';
+import { DEFAULT_POLLING, ENV, type PollingSchedule, ROUTE_NAME_PATTERN, type RouteState } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { IArtifactsBucket } from '../artifacts';
 import { INotificationTargets } from '../notifications';
@@ -10,7 +10,7 @@ import { IGrantable, ServiceRole } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
 import { assertLogRetention, assertProp, physicalName } from '../shared/naming';
 import { grantStartExecution, IStateMachine } from '../shared/state-machine';
-import { buildDefinition, RouteState } from './definition';
+import { buildDefinition } from './definition';
 
 export * from './definition';
 
@@ -90,7 +90,7 @@ export class Orchestration extends Construct implements IStateMachine {
     const retentionDays = props.finishedRetentionDays ?? 90;
     assertProp(routeNames.length > 0, 'Orchestration: routes must name at least one route');
     for (const name of routeNames) {
-      assertProp(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name), `Orchestration: route name '${name}' must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63} (a processname)`);
+      assertProp(new RegExp(ROUTE_NAME_PATTERN).test(name), `Orchestration: route name '${name}' must match ${ROUTE_NAME_PATTERN} (a processname)`);
     }
     assertProp(props.defaultRoute === undefined || routeNames.includes(props.defaultRoute), `Orchestration: defaultRoute '${props.defaultRoute}' is not one of the routes (${routeNames.join(', ')})`);
     assertProp(Number.isInteger(retentionDays) && retentionDays >= 1, `Orchestration: finishedRetentionDays must be a whole number >= 1 (got ${retentionDays})`);
@@ -99,8 +99,8 @@ export class Orchestration extends Construct implements IStateMachine {
     this.routeNames = routeNames;
 
     const environment = {
-      TABLE_NAME: props.table.tableName,
-      FINISHED_RETENTION_DAYS: String(retentionDays),
+      [ENV.tableName]: props.table.tableName,
+      [ENV.finishedRetentionDays]: String(retentionDays),
       // Batch allows 50 calls per second per account, shared by every execution: the SDK's adaptive
       // mode slows each client down when throttled instead of failing fast into the state machine's
       // longer backoff (measured in `npm run bench`).
@@ -111,7 +111,7 @@ export class Orchestration extends Construct implements IStateMachine {
       new LambdaFunction(this, fid, {
         bundle,
         description,
-        environment: { ...environment, POWERTOOLS_SERVICE_NAME: bundle },
+        environment: { ...environment, [ENV.serviceName]: bundle },
         timeoutSeconds: FUNCTION_TIMEOUT_SECONDS,
         logRetentionDays: props.logRetentionDays,
         tracing: props.tracing,

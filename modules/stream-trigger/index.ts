@@ -3,6 +3,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { Construct } from 'constructs';
+import { ENV } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { LambdaFunction } from '../shared/lambda-function';
 import { assertLiteral, physicalName } from '../shared/naming';
@@ -84,8 +85,8 @@ export class StreamTrigger extends Construct {
       bundle: 'start-execution',
       description: 'Starts one Step Functions execution per new run request',
       environment: {
-        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        POWERTOOLS_SERVICE_NAME: 'start-execution',
+        [ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
+        [ENV.serviceName]: 'start-execution',
       },
       timeoutSeconds: 60,
       logRetentionDays: props.logRetentionDays,

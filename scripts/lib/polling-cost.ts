@@ -3,7 +3,8 @@
  * invocation and one DescribeJobs call), state transitions, execution history events, and the
  * worst-case delay between the job ending and the status being recorded.
  */
-import { PollingSchedule, waitSecondsFor } from '../../lambdas/shared/polling';
+import type { PollingSchedule } from '../../contract';
+import { waitSecondsFor } from '../../lambdas/shared/polling';
 
 export interface PollingCost {
   readonly polls: number;

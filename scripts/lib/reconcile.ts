@@ -4,7 +4,7 @@
  * deleted by hand, a mapping disabled for a while). The table is the source of truth here, so
  * this finds what `npm run redrive` can no longer read from the stream.
  *
- * Each execution is started through start-execution's own {@link startExecutionForRecord}: same
+ * Each execution is started through start-execution's own {@link startExecution}: same
  * deterministic name, same input, ExecutionAlreadyExists counted as success; a request whose run
  * already exists is never started twice.
  */
@@ -12,9 +12,8 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
-import type { RunRequest, RunRequestStatus } from '../../lambdas/shared/run-request';
-import { executionNameFor, startExecutionForRecord } from '../../lambdas/start-execution/core';
+import { type RunRequestStatus, runRequestSchema } from '../../contract';
+import { executionNameFor, runRequestFromItem, startExecution } from '../../lambdas/start-execution/core';
 import { EXIT, UsageError, errorText, integerOption, requiredOption } from './operator-cli';
 
 export interface ReconcileClients {
@@ -58,40 +57,8 @@ export type ProgressSink = (line: string) => void;
 
 const ACCEPTED: RunRequestStatus = 'ACCEPTED';
 
-/**
- * The attributes read: every attribute of a run request as the API writes it, since they all go
- * into the execution input (the same shape start-execution sends from the stream's new image).
- * Typed against {@link RunRequest} so a new attribute cannot be forgotten here.
- */
-const RUN_REQUEST_ATTRIBUTES = Object.keys({
-  runRequestID: true,
-  processname: true,
-  clientname: true,
-  timestamp: true,
-  parameters: true,
-  clientId: true,
-  callerIdentity: true,
-  status: true,
-  receivedAt: true,
-  receivedAtEpochMs: true,
-} satisfies Record<keyof RunRequest, true>);
-
-type LambdaImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
-
-/**
- * A table item in the shape of the stream record the API's PutItem produced, so that the item
- * goes through exactly the validation, naming and input of start-execution and the two paths cannot drift.
- */
-export function asInsertRecord(item: Record<string, AttributeValue>): DynamoDBRecord {
-  // The SDK's and aws-lambda's AttributeValue types describe the same wire format differently.
-  const image = item as LambdaImage;
-  return {
-    eventID: `table item ${item.runRequestID?.S ?? '(no runRequestID)'}`,
-    eventName: 'INSERT',
-    eventSource: 'aws:dynamodb',
-    dynamodb: { Keys: { runRequestID: image.runRequestID }, NewImage: image, StreamViewType: 'NEW_IMAGE' },
-  };
-}
+/** The attributes read: every attribute of a run request as the API writes it (they all go into the execution input). */
+const RUN_REQUEST_ATTRIBUTES = Object.keys(runRequestSchema.shape);
 
 /**
  * Scans the table for run requests still ACCEPTED and older than the age, and starts each one's
@@ -125,17 +92,16 @@ export async function reconcile(clients: ReconcileClients, options: ReconcileOpt
     summary.scanned += output.ScannedCount ?? 0;
     summary.candidates += output.Count ?? 0;
     for (const item of output.Items ?? []) {
-      const request = unmarshall(item) as Partial<RunRequest>;
+      const request = unmarshall(item);
       const receivedAt = typeof request.receivedAtEpochMs === 'number' ? request.receivedAtEpochMs : undefined;
       const age = receivedAt === undefined ? 'age unknown' : `${Math.floor((now - receivedAt) / 60_000)} min ago`;
       const about = `${request.runRequestID} (${request.processname ?? 'no processname'}, received ${request.receivedAt ?? '?'}, ${age})`;
       try {
         if (options.dryRun) {
-          progress(`${about}: would start execution ${executionNameFor(request.runRequestID ?? '')}`);
+          progress(`${about}: would start execution ${executionNameFor(String(request.runRequestID ?? ''))}`);
           continue;
         }
-        const result = await startExecutionForRecord(asInsertRecord(item), { sfn: clients.sfn, stateMachineArn: options.stateMachineArn });
-        if (result.skipped) throw new Error(`not started: ${result.reason}`);
+        const result = await startExecution(runRequestFromItem(request), { sfn: clients.sfn, stateMachineArn: options.stateMachineArn });
         if (result.alreadyStarted) {
           summary.alreadyStarted++;
           progress(`${about}: execution ${result.executionName} already exists`);

@@ -1,0 +1,77 @@
+/**
+ * Routes as the state machine carries them (`$.route`), and the contract of a Lambda route's
+ * function: what it receives and what it must return.
+ */
+import * as z from 'zod/mini';
+
+const nonEmpty = () => z.string().check(z.minLength(1));
+const stringMap = () => z.record(z.string(), z.string());
+
+/** A route's name: a processname of at most 64 characters. */
+export const ROUTE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+
+/**
+ * The polling schedule of a running job: waits grow geometrically from `initialSeconds` by
+ * `multiplier` up to `maxSeconds`, and never run past the route's deadline.
+ */
+export const pollingScheduleSchema = z.object({
+  /** First wait after submission. */
+  initialSeconds: z.number().check(z.positive()),
+  /** Growth factor of each next wait (>= 1). */
+  multiplier: z.number().check(z.gte(1)),
+  /** Cap of a wait: the worst-case delay between a job ending and its status being recorded. */
+  maxSeconds: z.number().check(z.positive()),
+});
+export type PollingSchedule = z.infer<typeof pollingScheduleSchema>;
+
+export const DEFAULT_POLLING: PollingSchedule = { initialSeconds: 30, multiplier: 1.5, maxSeconds: 240 };
+
+/** A Batch route: submit-job and poll-job read it. */
+export const batchRouteSchema = z.object({
+  type: z.literal('batch'),
+  name: nonEmpty(),
+  jobQueue: nonEmpty(),
+  /** Job definition name (SubmitJob takes its latest active revision). */
+  jobDefinition: nonEmpty(),
+  /** Job parameters the request's own override. */
+  parameters: z._default(stringMap(), {}),
+  /** From submission to the end of the run: past it the request is TIMED_OUT. */
+  maxRunTimeSeconds: z.int().check(z.positive()),
+  terminateOnTimeout: z._default(z.boolean(), false),
+  polling: pollingScheduleSchema,
+  /** Bucket the job may write its artifacts to (under `<runRequestID>/`). */
+  artifactsBucket: z.optional(nonEmpty()),
+});
+export type BatchRouteState = z.infer<typeof batchRouteSchema>;
+
+/** A Lambda route: its function runs once, for work that takes seconds. */
+export const lambdaRouteSchema = z.object({
+  type: z.literal('lambda'),
+  name: nonEmpty(),
+  functionArn: nonEmpty(),
+  maxRunTimeSeconds: z.int().check(z.positive()),
+});
+export type LambdaRouteState = z.infer<typeof lambdaRouteSchema>;
+
+export type RouteState = BatchRouteState | LambdaRouteState;
+
+/** What a Lambda route's function receives. */
+export const lambdaRouteInputSchema = z.object({
+  runRequestID: nonEmpty(),
+  processname: nonEmpty(),
+  parameters: z._default(stringMap(), {}),
+  /** Where the function may put its results: `prefix` is `<runRequestID>/`. */
+  artifacts: z.optional(z.object({ bucket: nonEmpty(), prefix: nonEmpty() })),
+});
+export type LambdaRouteInput = z.infer<typeof lambdaRouteInputSchema>;
+
+/**
+ * What a Lambda route's function returns: `ok: true` (with a link to its artifact, if any), or
+ * `ok: false` with a message for the client (bad input: the request ends REJECTED). Anything
+ * thrown is an error of the function (retried when transient, else FAILED).
+ */
+export const lambdaRouteResultSchema = z.union([
+  z.object({ ok: z.literal(true), url: z.optional(nonEmpty()) }),
+  z.object({ ok: z.literal(false), code: nonEmpty(), message: nonEmpty() }),
+]);
+export type LambdaRouteResult = z.infer<typeof lambdaRouteResultSchema>;
