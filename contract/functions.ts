@@ -28,18 +28,24 @@ export const ENV = {
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   /** The `service` of every log line and metric (Powertools reads it). */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** The AWS SDK's retry mode (`adaptive` for the functions that share Batch's account-wide rate). */
+  sdkRetryMode: 'AWS_RETRY_MODE',
+  /** The AWS SDK's attempts per call. */
+  sdkMaxAttempts: 'AWS_MAX_ATTEMPTS',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /** What every function reads besides its own. */
 const COMMON: EnvName[] = [ENV.serviceName, ENV.metricsNamespace];
+/** The orchestration functions: the run-requests table, and SDK retries tuned for Batch's shared rate. */
+const ORCHESTRATION: EnvName[] = [...COMMON, ENV.tableName, ENV.finishedRetentionDays, ENV.sdkRetryMode, ENV.sdkMaxAttempts];
 
 /** The variables each function needs set (optional ones it defaults are listed too). */
 export const FUNCTION_ENVIRONMENT: Record<FunctionName, readonly EnvName[]> = {
   'start-execution': [...COMMON, ENV.stateMachineArn],
-  'submit-job': [...COMMON, ENV.tableName, ENV.finishedRetentionDays],
-  'poll-job': [...COMMON, ENV.tableName, ENV.finishedRetentionDays],
-  'record-status': [...COMMON, ENV.tableName, ENV.finishedRetentionDays],
+  'submit-job': ORCHESTRATION,
+  'poll-job': ORCHESTRATION,
+  'record-status': ORCHESTRATION,
   'ws-connect': [...COMMON, ENV.connectionsTable, ENV.connectionTtlSeconds],
   'ws-disconnect': [...COMMON, ENV.connectionsTable],
   notify: [...COMMON, ENV.connectionsTable, ENV.tableName, ENV.websocketEndpoint],

@@ -1,4 +1,5 @@
-/** batch-gateway's modules, from one entry point. */
+/** batch-gateway's modules, from one entry point: `BatchGateway` is the whole pipeline; the others are its parts. */
+export * from './gateway';
 export * from './api-ingest';
 export * from './stream-trigger';
 export * from './batch-env';

@@ -1,7 +1,7 @@
 // Builds what synth and the Lambdas need, with esbuild (no type-checking: `npm run typecheck`):
 //  - dist/bundles/<fn>/index.js: one self-contained CommonJS bundle per Lambda (lambdas/<fn>/handler.ts)
 //  - dist/bundles/<fn>.zip: the same, zipped for deployment (a fixed timestamp: same code, same zip, same hash)
-//  - dist/app/**: the CDKTF app (main.ts, modules/, scripts/*.ts) transpiled file by file
+//  - dist/app/**: the CDKTF app (main.ts, its configuration, contract/, modules/, scripts/*.ts) transpiled file by file
 import * as esbuild from 'esbuild';
 import { zipSync } from 'fflate';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -63,13 +63,13 @@ export async function build({ quiet = false } = {}) {
       }),
     ),
   );
-  // start-execution's core too: the redrive and reconcile scripts start executions exactly as it does.
   for (const name of names) {
     const code = readFileSync(path.join(root, 'dist', 'bundles', name, 'index.js'));
     // Zipped here, once, rather than by cdktf at every synth (it spawns a process per asset).
     writeFileSync(path.join(root, 'dist', 'bundles', `${name}.zip`), zipSync({ 'index.js': [code, { level: 9, mtime: ZIP_TIMESTAMP }] }));
   }
-  const appSources = [path.join(root, 'main.ts'), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), path.join(root, 'lambdas', 'start-execution', 'core.ts'), ...tsFiles(path.join(root, 'scripts')), ...tsFiles(path.join(root, 'local'))];
+  // start-execution's core too: the redrive and reconcile scripts start executions exactly as it does.
+  const appSources = [path.join(root, 'main.ts'), path.join(root, 'batch-gateway.config.ts'), ...tsFiles(path.join(root, 'app')), ...tsFiles(path.join(root, 'contract')), ...tsFiles(path.join(root, 'modules')), ...tsFiles(path.join(root, 'lambdas', 'shared')), path.join(root, 'lambdas', 'start-execution', 'core.ts'), ...tsFiles(path.join(root, 'scripts')), ...tsFiles(path.join(root, 'local'))];
   await esbuild.build({
     entryPoints: appSources,
     outdir: path.join(root, 'dist', 'app'),

@@ -1,5 +1,5 @@
-// `npm run local [-- --port N] [--data-dir DIR] [--wait-scale X]`: build, synthesize the default
-// stack, and run its pipeline on this machine from those artifacts (see local/index.ts).
+// `npm run local [-- --stack NAME] [--port N] [--data-dir DIR] [--wait-scale X]`: build, synthesize,
+// and run one environment's pipeline (dev by default) on this machine from those artifacts (see local/index.ts).
 // For tests and tools: --stack-dir DIR uses an already synthesized stack (no build, no synth),
 // --json prints one JSON line with the URLs once ready, --batch-status-delay-ms and
 // --batch-throttle tune the local Batch.
@@ -13,7 +13,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 function usage(message) {
-  console.error(`${message}\nusage: npm run local -- [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--verbose]`);
+  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--verbose]`);
   process.exit(2);
 }
 
@@ -21,6 +21,7 @@ let args;
 try {
   args = parseArgs({
     options: {
+      stack: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       'wait-scale': { type: 'string' },
@@ -46,7 +47,14 @@ for (const [flag, value] of [['--batch-status-delay-ms', batchStatusDelayMs], ['
   if (value !== undefined && !(Number.isFinite(value) && value >= 0)) usage(`${flag} must be a number >= 0`);
 }
 
-const stackDir = args['stack-dir'] ? path.resolve(args['stack-dir']) : await synth({ quiet: true });
+let stackDir;
+try {
+  stackDir = args['stack-dir'] ? path.resolve(args['stack-dir']) : await synth({ quiet: true, stack: args.stack });
+} catch (err) {
+  // A configuration or build error: its message says what to fix; a stack trace would bury it.
+  console.error(err.message);
+  process.exit(1);
+}
 const { startLocalMode } = require(path.join(root, 'dist', 'app', 'local', 'index.js'));
 let local;
 try {

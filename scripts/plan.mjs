@@ -1,19 +1,20 @@
-// `npm start` / `npm run plan`: build, synthesize the default stack in offline-plan mode, then
-// terraform init, validate and plan with no AWS credentials, and print the review CI posts on a
-// pull request (scripts/lib/plan-review.ts, as `npm run plan-review`), saved beside the plan.
+// `npm start [-- --stack NAME]` / `npm run plan`: build, synthesize in offline-plan mode, then
+// terraform init, validate and plan one environment (dev by default) with no AWS credentials, and
+// print the review CI posts on a pull request (scripts/lib/plan-review.ts), saved beside the plan.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synth } from './synth.mjs';
+import { stackOption, synth } from './synth.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 try {
+  const { stack, rest } = stackOption(process.argv.slice(2));
+  if (rest.length > 0) throw new Error(`unknown argument ${rest[0]}\nusage: npm start [-- --stack NAME]`);
   // Offline mode: fake keys and skip flags in the provider block. Never set for a deploy.
-  process.env.BATCH_GATEWAY_OFFLINE_PLAN = '1';
-  const stackDir = await synth();
+  const stackDir = await synth({ stack, offlinePlan: true });
   const { initValidatePlan } = require(path.join(root, 'dist/app/scripts/lib/terraform.js'));
   const { reviewPlan } = require(path.join(root, 'dist/app/scripts/lib/plan-review.js'));
   const { runs, planJson } = initValidatePlan(stackDir);

@@ -8,7 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { STACK_NAME, synthDefaultStack } from '../../main';
+import type { EnvironmentConfig } from '../../app/config';
+import { DEFAULT_ENVIRONMENT, synthesize } from '../../main';
+import { devConfig } from './synth';
 
 export interface LocalProcess {
   readonly statusPageUrl: string;
@@ -27,16 +29,17 @@ export interface LocalProcess {
 
 const root = path.join(__dirname, '..', '..');
 
-export async function startLocalProcess(name: string, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<LocalProcess> {
+/** Local mode of the `dev` environment, its configuration changed by `configure`. */
+export async function startLocalProcess(name: string, configure?: (dev: EnvironmentConfig) => void, extraArgs: string[] = []): Promise<LocalProcess> {
   const outdir = path.join(root, '.tmp', `local-${name}`);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  synthDefaultStack(outdir, { ...env, TF_CLOUD_ORGANIZATION: '', TF_WORKSPACE: '' });
+  synthesize({ outdir, config: devConfig(configure) });
   const dataDir = mkdtempSync(path.join(tmpdir(), `bg-${name}-`));
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', STACK_NAME), ...extraArgs],
-    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', DEFAULT_ENVIRONMENT), ...extraArgs],
+    { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const log: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));

@@ -22,11 +22,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { Testing } from 'cdktf';
-import { BatchGatewayStack, configFromEnv } from '../../main';
 import { STATE } from '../../modules/orchestration/definition';
 import { lambdaContext } from './lambda-context';
-import { parseSynth, resourcesOf } from './synth';
+import { resourcesOf, synthDev } from './synth';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -44,7 +42,7 @@ export const SNS_PUBLISH = 'sns:publish';
  * Terraform would put there, and per Task state the bundle it invokes.
  */
 export function synthesizedOrchestration(): { definition: Json; bundleOfTask: Record<string, string> } {
-  const json = parseSynth(new BatchGatewayStack(Testing.app(), 'batch-gateway', configFromEnv({})));
+  const json = synthDev();
   const [machine] = Object.values(resourcesOf(json, 'aws_sfn_state_machine'));
   const functions = resourcesOf(json, 'aws_lambda_function');
   const bundleOfArn: Record<string, string> = {};

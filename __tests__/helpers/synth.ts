@@ -4,6 +4,9 @@ import { AssetType, TerraformAsset, TerraformStack, Testing } from 'cdktf';
 import { lambdaBundleZip } from '../../modules/shared/bundles';
 import { Construct } from 'constructs';
 import { SynthesizedConfig, iamRoles, RoleSummary } from '../../scripts/lib/plan-summary';
+import { type BatchGatewayConfig, type EnvironmentConfig, parseConfig } from '../../app/config';
+import defaultConfig from '../../batch-gateway.config';
+import { GatewayStack, StackOptions } from '../../main';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = Record<string, any>;
@@ -72,4 +75,42 @@ export function refTo(json: Synthesized, type: string, idPart: string, attribute
 export function bundleHash(name: string): string {
   const stack = new TerraformStack(Testing.app(), 'hash');
   return new TerraformAsset(stack, 'code', { path: lambdaBundleZip(name), type: AssetType.FILE }).assetHash;
+}
+
+/** The repository's configuration with its `dev` environment changed by `configure` (a deep copy). */
+export function devConfig(configure: (dev: EnvironmentConfig) => void = () => undefined): BatchGatewayConfig {
+  const config = structuredClone(defaultConfig);
+  configure(config.environments.dev);
+  return config;
+}
+
+/** The `dev` environment's stack, synthesized (with `configure`'s changes to its configuration). */
+export function synthDev(configure?: (dev: EnvironmentConfig) => void, options: StackOptions = {}): Synthesized {
+  const dev = parseConfig(devConfig(configure)).find((e) => e.name === 'dev')!;
+  return parseSynth(new GatewayStack(Testing.app(), dev, options));
+}
+
+/** Every name a resource takes in its AWS account, as `<type>:<name>`: what two deployments must not share. */
+export function physicalNames(json: Synthesized): string[] {
+  const fields: Record<string, string> = {
+    aws_iam_role: 'name',
+    aws_iam_instance_profile: 'name',
+    aws_lambda_function: 'function_name',
+    aws_cloudwatch_log_group: 'name',
+    aws_api_gateway_rest_api: 'name',
+    aws_apigatewayv2_api: 'name',
+    aws_sqs_queue: 'name',
+    aws_sns_topic: 'name',
+    aws_dynamodb_table: 'name',
+    aws_sfn_state_machine: 'name',
+    aws_batch_job_queue: 'name',
+    aws_batch_job_definition: 'name',
+    aws_batch_compute_environment: 'compute_environment_name_prefix',
+    aws_s3_bucket: 'bucket_prefix',
+    aws_kms_alias: 'name',
+    aws_cloudwatch_metric_alarm: 'alarm_name',
+    aws_cloudwatch_dashboard: 'dashboard_name',
+    aws_security_group: 'name',
+  };
+  return Object.entries(fields).flatMap(([type, field]) => Object.values(resourcesOf(json, type)).map((r) => `${type}:${r[field]}`));
 }

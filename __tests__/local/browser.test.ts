@@ -16,7 +16,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
   mkdirSync(artifacts, { recursive: true });
-  local = await startLocalProcess('browser', {}, ['--wait-scale', '0.01', '--batch-status-delay-ms', '20']);
+  local = await startLocalProcess('browser', undefined, ['--wait-scale', '0.01', '--batch-status-delay-ms', '20']);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Closed network here: no background connections, no sandbox as root.

@@ -13,7 +13,7 @@ let local: LocalProcess;
 
 beforeAll(async () => {
   // The sample route's deadline short enough for a stuck job to time out during the test.
-  local = await startLocalProcess('e2e', { BATCH_GATEWAY_SAMPLE_MAX_RUN_SECONDS: '10' }, ['--wait-scale', '0.01', '--batch-status-delay-ms', '20']);
+  local = await startLocalProcess('e2e', (dev) => Object.assign(dev.routes.sample, { maxRunTimeSeconds: 10 }), ['--wait-scale', '0.01', '--batch-status-delay-ms', '20']);
 }, 90_000);
 
 afterAll(async () => {

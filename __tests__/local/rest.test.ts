@@ -8,21 +8,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { Testing } from 'cdktf';
 import { LocalDynamo, startLocalDynamo } from '../../local/dynamodb';
 import { ItemWritten, MAX_REQUEST_BODY_BYTES, startLocalRestApi } from '../../local/rest';
 import { RestApiConfig, restApiFromConfig } from '../../local/rest-config';
 import { LocalLog, LocalService } from '../../local/types';
-import { BatchGatewayStack, configFromEnv } from '../../main';
 import { RUN_REQUEST_BODY_SCHEMA } from '../../modules/api-ingest';
-import { parseSynth, resourceNamed, Synthesized } from '../helpers/synth';
+import { resourceNamed, synthDev } from '../helpers/synth';
 
-function synthDefault(): Synthesized {
-  return parseSynth(new BatchGatewayStack(Testing.app(), 'batch-gateway', configFromEnv({})));
-}
-
-const json = synthDefault();
-const table = resourceNamed(json, 'aws_dynamodb_table', 'ingest_table');
+const json = synthDev();
+const table = resourceNamed(json, 'aws_dynamodb_table', 'gateway_table');
 
 /** What Terraform would put in place of `${aws_dynamodb_table.<id>.name}`; anything else stays unresolved. */
 function resolveTableNames(interpolation: string): string {
@@ -84,7 +78,7 @@ describe('restApiFromConfig (default stack)', () => {
   });
 
   it('refuses an interpolation that resolve leaves as it is', () => {
-    expect(() => restApiFromConfig(json, (interpolation) => interpolation)).toThrow(/\$\{aws_dynamodb_table\.ingest_table_[A-Za-z0-9]+\.name\} was left unresolved/);
+    expect(() => restApiFromConfig(json, (interpolation) => interpolation)).toThrow(/\$\{aws_dynamodb_table\.gateway_table_[A-Za-z0-9]+\.name\} was left unresolved/);
   });
 });
 

@@ -35,7 +35,7 @@ describe('BarcodeRoute (defaults)', () => {
   });
 
   it('signs links for as long as an artifact of 1 day lives: 86400 s', () => {
-    expect(fn.environment.variables).toEqual({ URL_EXPIRES_SECONDS: '86400', POWERTOOLS_SERVICE_NAME: 'generate-barcode' });
+    expect(fn.environment.variables).toEqual({ URL_EXPIRES_SECONDS: '86400', POWERTOOLS_SERVICE_NAME: 'generate-barcode', POWERTOOLS_METRICS_NAMESPACE: 'batch-gateway' });
   });
 
   it('runs as its own role, which the route itself grants nothing but its logs', () => {

@@ -71,6 +71,52 @@ function evaluateReplace(expression: string, ref: string, value: string): string
   return regex ? value.replace(new RegExp(regex[1]), replacement) : value.split(pattern).join(replacement);
 }
 
+describe('BatchEnvironment without a network', () => {
+  const json = synthBatch({ subnetIds: undefined, securityGroupIds: undefined });
+
+  it('creates a minimal network and runs its compute environment there', () => {
+    const [environment] = Object.values(resourcesOf(json, 'aws_batch_compute_environment'));
+
+    expect(Object.keys(resourcesOf(json, 'aws_vpc'))).toHaveLength(1);
+    expect(environment.compute_resources.subnets).toEqual([expect.stringMatching(/^\$\{aws_subnet\.batch_network_public-0_/), expect.stringMatching(/^\$\{aws_subnet\.batch_network_public-1_/)]);
+    expect(environment.compute_resources.security_group_ids).toEqual([expect.stringMatching(/^\$\{aws_security_group\.batch_network_jobs-sg_/)]);
+  });
+
+  it('gives Fargate tasks a public IP there, since the network has no NAT gateway', () => {
+    expect(containerOf(json).networkConfiguration).toEqual({ assignPublicIp: 'ENABLED' });
+    expect(resourcesOf(json, 'aws_nat_gateway')).toEqual({});
+  });
+});
+
+describe('BatchEnvironment on an existing queue', () => {
+  let batch!: BatchEnvironment;
+  const json = synthStack((stack) => {
+    batch = new BatchEnvironment(stack, 'batch', { jobQueueArn: QUEUE_ARN, jobDefinitions: [HELLO] });
+    const role = new ServiceRole(stack, 'submitter', { servicePrincipal: 'lambda.amazonaws.com' });
+    batch.existingJobDefinitionTarget('team-report').grantSubmit(role);
+  });
+
+  it('creates the job definitions only: no compute environment, queue or network', () => {
+    expect(resourcesOf(json, 'aws_batch_compute_environment')).toEqual({});
+    expect(resourcesOf(json, 'aws_batch_job_queue')).toEqual({});
+    expect(resourcesOf(json, 'aws_vpc')).toEqual({});
+    expect(Object.keys(resourcesOf(json, 'aws_batch_job_definition'))).toHaveLength(1);
+    expect(batch.jobQueueArn).toBe(QUEUE_ARN);
+    expect(batch.computeEnvironmentArn).toBeUndefined();
+  });
+
+  it("submits to a job definition registered elsewhere, granted by the ARN derived from the queue's", () => {
+    const submit = roleNamed(json, 'submitter').statements.find((s) => s.actions.includes('batch:SubmitJob'))!;
+
+    expect(batch.existingJobDefinitionTarget('team-report').jobDefinition).toBe('team-report');
+    expect(submit.resources).toEqual([QUEUE_ARN, `replace("${QUEUE_ARN}", "/job-queue/.*$/", "job-definition/team-report"):*`]);
+  });
+
+  it('refuses an ARN where a job definition name belongs', () => {
+    expect(() => batch.existingJobDefinitionTarget('arn:aws:batch:eu-west-1:1:job-definition/x:1')).toThrow(/is not a job definition name/);
+  });
+});
+
 describe('BatchEnvironment on Fargate (defaults)', () => {
   // Prepare + Act
   const json = synthBatch();
@@ -404,7 +450,9 @@ describe('BatchEnvironment validation', () => {
     ['maxVcpus 0', { maxVcpus: 0 }, /maxVcpus must be an integer 1\.\.10000 \(got 0\)/],
     ['instance types on Fargate', { instanceTypes: ['m6g.large'] }, /instanceTypes apply to EC2 and SPOT only \(computeType is FARGATE\)/],
     ['assignPublicIp on EC2', { computeType: 'EC2', assignPublicIp: true, ...jobs({ vcpu: 1, memoryMiB: 1024 }) }, /assignPublicIp applies to Fargate only/],
-    ['no job definitions', { jobDefinitions: [] }, /jobDefinitions must list at least one job definition/],
+    ['subnets without security groups', { securityGroupIds: undefined }, /securityGroupIds must list at least one security group \(with subnetIds\)/],
+    ['an existing network and a network to create', { networkProps: { cidrBlock: '10.1.0.0/16' } }, /give subnetIds and securityGroupIds \(an existing network\) or networkProps \(a network created here\), not both/],
+    ['an existing queue with compute settings', { jobQueueArn: QUEUE_ARN, maxVcpus: 4 }, /with an existing jobQueueArn nothing of the compute environment is created; subnetIds, securityGroupIds, maxVcpus would be ignored/],
     ['duplicate job definition names', jobs({ name: 'hello' }, { name: 'hello' }), /names must be unique \('hello' appears twice\)/],
     ['a job name with bad characters', jobs({ name: 'hello world' }), /'hello world': name must match/],
     ['an empty image', jobs({ image: '' }), /'hello': image must not be empty/],

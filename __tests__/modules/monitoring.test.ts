@@ -1,20 +1,29 @@
-import { Monitoring, MonitoringProps } from '../../modules/monitoring';
+import { Construct } from 'constructs';
+import { IMonitoredFunction, Monitoring, MonitoringProps } from '../../modules/monitoring';
 import { onlyResource, resourcesOf, synthStack, Synthesized } from '../helpers/synth';
 
-const props: MonitoringProps = {
+/** A function as the modules expose it: a construct (its id labels the alarms) with a function name. */
+function fn(scope: Construct, id: string, functionName: string): IMonitoredFunction {
+  return Object.assign(new Construct(scope, id), { functionName });
+}
+
+const base = {
   api: { apiName: 'bg-api', stageName: 'v1' },
   streamTrigger: { functionName: 'bg-start-execution', deadLetterQueueName: 'bg-dead-letters' },
   stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:bg',
-  functions: { 'submit-job': 'bg-submit-job', notify: 'bg-notify' },
   accountArn: 'arn:aws:dynamodb:eu-west-1:111122223333:table/bg',
 };
+
+function props(scope: Construct): MonitoringProps {
+  return { ...base, functions: [fn(scope, 'submit-job', 'bg-submit-job'), fn(scope, 'notify', 'bg-notify')] };
+}
 
 function alarmsOf(json: Synthesized): Record<string, Record<string, unknown>> {
   return Object.fromEntries(Object.values(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).map((a) => [String(a.alarm_name).replace(/^test-monitoring-/, ''), a]));
 }
 
 describe('Monitoring', () => {
-  const json = synthStack((stack) => new Monitoring(stack, 'monitoring', props));
+  const json = synthStack((stack) => new Monitoring(stack, 'monitoring', props(stack)));
   const alarms = alarmsOf(json);
 
   it('alarms on every stage of the pipeline', () => {
@@ -47,7 +56,7 @@ describe('Monitoring', () => {
     expect(alarms['api-5xx-rate']).toMatchObject({ namespace: 'AWS/ApiGateway', metric_name: '5XXError', statistic: 'Average', threshold: 0.05, dimensions: { ApiName: 'bg-api', Stage: 'v1' } });
     expect(alarms['stream-iterator-age']).toMatchObject({ namespace: 'AWS/Lambda', metric_name: 'IteratorAge', statistic: 'Maximum', threshold: 60000, dimensions: { FunctionName: 'bg-start-execution' } });
     expect(alarms['stream-dead-letters']).toMatchObject({ namespace: 'AWS/SQS', comparison_operator: 'GreaterThanThreshold', threshold: 0, dimensions: { QueueName: 'bg-dead-letters' } });
-    expect(alarms['executions-executionsfailed']).toMatchObject({ namespace: 'AWS/States', dimensions: { StateMachineArn: props.stateMachineArn } });
+    expect(alarms['executions-executionsfailed']).toMatchObject({ namespace: 'AWS/States', dimensions: { StateMachineArn: base.stateMachineArn } });
     expect(alarms['notify-throttles']).toMatchObject({ metric_name: 'Throttles', dimensions: { FunctionName: 'bg-notify' } });
   });
 
@@ -95,7 +104,7 @@ describe('Monitoring', () => {
   });
 
   it('takes thresholds and an e-mail subscription', () => {
-    const custom = synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props, thresholds: { api4xxCount: 500 }, alarmEmail: 'ops@example.com' }));
+    const custom = synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props(stack), thresholds: { api4xxCount: 500 }, alarmEmail: 'ops@example.com' }));
 
     expect(alarmsOf(custom)['api-4xx-surge']).toMatchObject({ threshold: 500 });
     expect(onlyResource(custom, 'aws_sns_topic_subscription')).toMatchObject({ protocol: 'email', endpoint: 'ops@example.com' });
@@ -104,8 +113,14 @@ describe('Monitoring', () => {
   it.each([
     [{ thresholds: { api5xxRate: 2 } }, 'thresholds.api5xxRate must be in (0, 1] (got 2)'],
     [{ thresholds: { lambdaErrors: 0 } }, 'thresholds.lambdaErrors must be positive (got 0)'],
-    [{ functions: {} }, 'functions must list at least one function'],
+    [{ functions: [] }, 'functions must list at least one function'],
   ])('rejects %j', (override, message) => {
-    expect(() => synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props, ...override }))).toThrow(message);
+    expect(() => synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props(stack), ...override }))).toThrow(message);
+  });
+
+  it('rejects two functions with one construct id, whose alarms would share a name', () => {
+    expect(() => synthStack((stack) => new Monitoring(stack, 'monitoring', { ...base, functions: [fn(stack, 'notify', 'a'), fn(new Construct(stack, 'other'), 'notify', 'b')] }))).toThrow(
+      "two functions have the construct id 'notify'",
+    );
   });
 });

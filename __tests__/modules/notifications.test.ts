@@ -169,6 +169,7 @@ describe('Notifications (defaults)', () => {
         CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
         CONNECTION_TTL_SECONDS: '3600',
         POWERTOOLS_SERVICE_NAME: 'ws-connect',
+        POWERTOOLS_METRICS_NAMESPACE: 'batch-gateway',
       });
     });
 
@@ -176,6 +177,7 @@ describe('Notifications (defaults)', () => {
       expect(fn('ws-disconnect').environment.variables).toEqual({
         CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
         POWERTOOLS_SERVICE_NAME: 'ws-disconnect',
+        POWERTOOLS_METRICS_NAMESPACE: 'batch-gateway',
       });
     });
 
@@ -190,6 +192,7 @@ describe('Notifications (defaults)', () => {
         TABLE_NAME: refTo(json, 'aws_dynamodb_table', 'table', 'name'),
         WEBSOCKET_ENDPOINT: `https://${apiId}.execute-api.${region}.amazonaws.com/${stageName}`,
         POWERTOOLS_SERVICE_NAME: 'notify',
+        POWERTOOLS_METRICS_NAMESPACE: 'batch-gateway',
       });
     });
 

@@ -1,65 +1,49 @@
 import { Testing } from 'cdktf';
-import { BatchGatewayStack, configFromEnv, OFFLINE_PLAN_PROVIDER_SETTINGS } from '../../main';
-import { parseSynth, resourcesOf, rolesOf, Synthesized } from '../helpers/synth';
+import { ConfigurationError, parseConfig } from '../../app/config';
+import defaultConfig from '../../batch-gateway.config';
+import { FUNCTION_ENVIRONMENT, FunctionName } from '../../contract';
+import { GatewayStack, OFFLINE_PLAN_PROVIDER_SETTINGS, synthesize } from '../../main';
+import { devConfig, parseSynth, physicalNames, resourcesOf, rolesOf, synthDev } from '../helpers/synth';
 
-function synthDefault(env: Record<string, string> = {}): Synthesized {
-  const app = Testing.app();
-  const stack = new BatchGatewayStack(app, 'batch-gateway', configFromEnv(env));
-  return parseSynth(stack);
-}
+describe('parseConfig', () => {
+  it('reads the repository configuration: dev, with its prefix, region and two routes', () => {
+    const [dev, ...others] = parseConfig(defaultConfig);
 
-describe('configFromEnv', () => {
-  it('defaults to IAM auth, Fargate, a created network and a local backend', () => {
-    const config = configFromEnv({});
-
-    expect(config).toMatchObject({
-      region: 'us-east-1',
-      offlinePlan: false,
-      authorization: 'AWS_IAM',
-      computeType: 'FARGATE',
-      logRetentionDays: 30,
-      manageApiGatewayAccount: true,
-    });
-    expect(config.network).toBeUndefined();
-    expect(config.cloud).toBeUndefined();
+    expect(others).toEqual([]);
+    expect(dev).toMatchObject({ name: 'dev', region: 'us-east-1', tags: {} });
+    expect(dev.gateway.namePrefix).toBe('batch-gateway-dev');
+    expect(Object.keys(dev.gateway.routes)).toEqual(['sample', 'barcode']);
+    expect(dev.cloud).toBeUndefined();
   });
 
-  it('reads an existing network, Terraform Cloud settings and numbers', () => {
-    const config = configFromEnv({
-      AWS_REGION: 'eu-west-1',
-      BATCH_GATEWAY_SUBNET_IDS: 'subnet-0abc, subnet-0def',
-      BATCH_GATEWAY_SECURITY_GROUP_IDS: 'sg-0123',
-      BATCH_GATEWAY_MAX_VCPUS: '64',
-      TF_CLOUD_ORGANIZATION: 'acme',
-      TF_WORKSPACE: 'batch-gateway-prod',
-    });
+  it('names the prefix after the environment when none is given', () => {
+    const [env] = parseConfig({ environments: { staging: { region: 'eu-west-1', routes: { a: { image: 'busybox' } } } } });
 
-    expect(config.region).toBe('eu-west-1');
-    expect(config.network).toEqual({ subnetIds: ['subnet-0abc', 'subnet-0def'], securityGroupIds: ['sg-0123'], assignPublicIp: false });
-    expect(config.maxVcpus).toBe(64);
-    expect(config.cloud).toEqual({ organization: 'acme', workspace: 'batch-gateway-prod', hostname: undefined });
+    expect(env.gateway.namePrefix).toBe('batch-gateway-staging');
   });
 
   it.each([
-    [{ BATCH_GATEWAY_AUTH: 'NONE' }, 'BATCH_GATEWAY_AUTH'],
-    [{ BATCH_GATEWAY_LOG_RETENTION_DAYS: '10' }, 'BATCH_GATEWAY_LOG_RETENTION_DAYS: must be one of 1, 3, 5'],
-    [{ BATCH_GATEWAY_MAX_VCPUS: 'many' }, 'BATCH_GATEWAY_MAX_VCPUS'],
-    [{ BATCH_GATEWAY_SUBNET_IDS: 'subnet-0abc' }, 'set both BATCH_GATEWAY_SUBNET_IDS and BATCH_GATEWAY_SECURITY_GROUP_IDS'],
-    [{ BATCH_GATEWAY_SUBNET_IDS: 'vpc-1', BATCH_GATEWAY_SECURITY_GROUP_IDS: 'sg-1' }, 'must be subnet ids'],
-    [{ TF_CLOUD_ORGANIZATION: 'acme' }, 'Terraform Cloud needs both TF_CLOUD_ORGANIZATION and TF_WORKSPACE'],
-    [{ AWS_REGION: 'Europe' }, "AWS_REGION: must be an AWS region such as eu-west-1 (got 'Europe')"],
-    [{ BATCH_GATEWAY_OFFLINE_PLAN: 'yes' }, 'BATCH_GATEWAY_OFFLINE_PLAN'],
-  ])('rejects %j with a message naming the variable', (env, message) => {
-    expect(() => configFromEnv(env as Record<string, string>)).toThrow(message);
+    [{ region: 'Europe' }, "environments.dev.region: must be an AWS region such as eu-west-1 (got \"Europe\")"],
+    [{ logRetentionDays: 10 }, 'environments.dev.logRetentionDays: must be one of 1, 3, 5'],
+    [{ existingNetwork: { subnetIds: ['vpc-1'], securityGroupIds: ['sg-1'] } }, 'environments.dev.existingNetwork.subnetIds.0: must be subnet ids (got "vpc-1")'],
+    [{ authorization: 'NONE' }, 'environments.dev.authorization'],
+    [{ routes: {} }, 'environments.dev.routes: must name at least one route'],
+    [{ retention: 3 }, 'Unrecognized key: "retention"'],
+    [{ failureEmail: 'nobody' }, 'environments.dev.failureEmail: must be an e-mail address (got "nobody")'],
+  ])('rejects %j with a message naming the setting', (change, message) => {
+    expect(() => parseConfig(devConfig((dev) => Object.assign(dev, change)))).toThrow(message);
   });
 
-  it('lists every bad variable in one message', () => {
-    expect(() => configFromEnv({ BATCH_GATEWAY_AUTH: 'x', BATCH_GATEWAY_MAX_VCPUS: '0' })).toThrow(/BATCH_GATEWAY_AUTH[\s\S]*BATCH_GATEWAY_MAX_VCPUS/);
+  it('lists every bad value in one message', () => {
+    const config = devConfig((dev) => Object.assign(dev, { region: 'x', maxVcpus: 0, authorization: 'NONE' }));
+
+    expect(() => parseConfig(config)).toThrow(ConfigurationError);
+    expect(() => parseConfig(config)).toThrow(/region[\s\S]*authorization[\s\S]*maxVcpus|region[\s\S]*maxVcpus[\s\S]*authorization/);
   });
 });
 
-describe('BatchGatewayStack (default configuration)', () => {
-  const json = synthDefault();
+describe('the dev stack (repository configuration)', () => {
+  const json = synthDev();
 
   it('tags every resource through the provider default tags and sets no offline flags', () => {
     const [provider] = json.provider!.aws;
@@ -71,15 +55,15 @@ describe('BatchGatewayStack (default configuration)', () => {
     }
   });
 
-  it('uses a local backend when Terraform Cloud is not configured', () => {
-    expect(json.terraform!.backend).toEqual({ local: { path: 'terraform.batch-gateway.tfstate' } });
+  it('keeps its state in a local file named after the environment when no Terraform Cloud workspace is configured', () => {
+    expect(json.terraform!.backend).toEqual({ local: { path: 'terraform.dev.tfstate' } });
   });
 
   it('pins the AWS provider that the bindings were generated for', () => {
     expect(json.terraform!.required_providers.aws).toEqual({ source: 'aws', version: '5.100.0' });
   });
 
-  it('composes one of each module', () => {
+  it('composes one gateway: one of each module', () => {
     expect(Object.keys(resourcesOf(json, 'aws_api_gateway_rest_api'))).toHaveLength(1);
     // Run requests and WebSocket connections.
     expect(Object.keys(resourcesOf(json, 'aws_dynamodb_table'))).toHaveLength(2);
@@ -92,17 +76,46 @@ describe('BatchGatewayStack (default configuration)', () => {
     expect(Object.keys(resourcesOf(json, 'aws_batch_job_queue'))).toHaveLength(1);
     expect(Object.keys(resourcesOf(json, 'aws_vpc'))).toHaveLength(1);
     const [machine] = Object.values(resourcesOf(json, 'aws_sfn_state_machine'));
-    expect(machine.name).toBe('batch-gateway-orchestration');
+    expect(machine.name).toBe('batch-gateway-dev-orchestration');
     expect(Object.keys(JSON.parse(machine.definition).States)).toEqual(expect.arrayContaining(['Route sample', 'Route barcode', 'Notify client', 'Alert failure']));
   });
 
-  it('gives Fargate tasks a public IP in the network it creates (no NAT gateway)', () => {
+  it('starts every physical name with the environment prefix, and ends IAM names with the region', () => {
+    const names = physicalNames(json).map((n) => n.slice(n.indexOf(':') + 1));
+
+    expect(names.length).toBeGreaterThan(40);
+    for (const name of names) expect(name).toMatch(/^(\/aws\/[a-z-]+\/(states\/)?)?(alias\/)?batch-gateway-dev-/);
+    for (const role of Object.values(resourcesOf(json, 'aws_iam_role'))) expect(role.name).toMatch(/-\$\{data\.aws_region\.batch-gateway-region\.name\}$/);
+  });
+
+  it('creates the sample job definition with an attempt timeout equal to its route deadline', () => {
     const [definition] = Object.values(resourcesOf(json, 'aws_batch_job_definition'));
+
+    expect(definition.timeout).toEqual({ attempt_duration_seconds: 3600 });
     expect(JSON.parse(definition.container_properties).networkConfiguration).toEqual({ assignPublicIp: 'ENABLED' });
     expect(resourcesOf(json, 'aws_nat_gateway')).toEqual({});
   });
 
-  it('outputs the API and WebSocket URLs, table, queue, dead-letter queue, bucket and failure topic', () => {
+  it('gives every function the environment its handler reads (contract/functions.ts), and the gateway metrics namespace', () => {
+    const functions = Object.values(resourcesOf(json, 'aws_lambda_function'));
+
+    expect(functions).toHaveLength(8);
+    for (const fn of functions) {
+      const variables = fn.environment.variables as Record<string, string>;
+      const bundle = variables.POWERTOOLS_SERVICE_NAME as FunctionName;
+      expect(Object.keys(variables).sort()).toEqual([...FUNCTION_ENVIRONMENT[bundle]].sort());
+      expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('batch-gateway/batch-gateway-dev');
+    }
+  });
+
+  it('alarms on the metrics in the namespace the functions write to', () => {
+    const alarm = Object.values(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).find((a) => String(a.alarm_name).endsWith('runs-failed'))!;
+    const namespaces = new Set((alarm.metric_query as { metric?: { namespace: string } }[]).flatMap((q) => (q.metric ? [q.metric.namespace] : [])));
+
+    expect(namespaces).toEqual(new Set(['batch-gateway/batch-gateway-dev']));
+  });
+
+  it('outputs what an operator needs', () => {
     expect(Object.keys(json.output ?? {}).sort()).toEqual(
       [
         'alarm_topic_arn',
@@ -122,6 +135,7 @@ describe('BatchGatewayStack (default configuration)', () => {
 
   it('uses only data sources that work without AWS credentials', () => {
     expect(Object.keys(json.data).sort()).toEqual(['aws_iam_policy_document', 'aws_region']);
+    expect(Object.keys(json.data.aws_region)).toEqual(['batch-gateway-region']);
   });
 
   it('grants no wildcard action, and a wildcard resource only to APIs without resource-level permissions', () => {
@@ -164,9 +178,9 @@ describe('BatchGatewayStack (default configuration)', () => {
   });
 });
 
-describe('BatchGatewayStack (variants)', () => {
-  it('adds the offline-plan provider settings only in offline-plan mode', () => {
-    const json = synthDefault({ BATCH_GATEWAY_OFFLINE_PLAN: '1' });
+describe('the dev stack (variants)', () => {
+  it('adds the offline-plan provider settings and a local backend only in offline-plan mode', () => {
+    const json = synthDev((dev) => Object.assign(dev, { cloud: { organization: 'acme', workspace: 'bg-dev' } }), { offlinePlan: true });
     const [provider] = json.provider!.aws;
 
     expect(provider).toMatchObject({
@@ -178,17 +192,24 @@ describe('BatchGatewayStack (variants)', () => {
       max_retries: 1,
     });
     expect(json.terraform!.backend).toHaveProperty('local');
+    expect(json.terraform!.cloud).toBeUndefined();
   });
 
-  it('uses a Terraform Cloud backend when its settings are present', () => {
-    const json = synthDefault({ TF_CLOUD_ORGANIZATION: 'acme', TF_WORKSPACE: 'bg-prod' });
+  it('keeps its state in the Terraform Cloud workspace the environment names', () => {
+    const json = synthDev((dev) => Object.assign(dev, { cloud: { organization: 'acme', workspace: 'bg-dev' } }));
 
-    expect(json.terraform!.cloud).toEqual({ organization: 'acme', workspaces: { name: 'bg-prod' } });
+    expect(json.terraform!.cloud).toEqual({ organization: 'acme', workspaces: { name: 'bg-dev' } });
     expect(json.terraform!.backend).toBeUndefined();
   });
 
+  it('adds the environment tags to the default ones', () => {
+    const json = synthDev((dev) => Object.assign(dev, { tags: { CostCenter: '42' } }));
+
+    expect(json.provider!.aws[0].default_tags).toEqual([{ tags: { Project: 'batch-gateway', Environment: 'dev', ManagedBy: 'cdktf', CostCenter: '42' } }]);
+  });
+
   it('runs jobs in an existing network without creating one', () => {
-    const json = synthDefault({ BATCH_GATEWAY_SUBNET_IDS: 'subnet-0aaa,subnet-0bbb', BATCH_GATEWAY_SECURITY_GROUP_IDS: 'sg-0ccc' });
+    const json = synthDev((dev) => Object.assign(dev, { existingNetwork: { subnetIds: ['subnet-0aaa', 'subnet-0bbb'], securityGroupIds: ['sg-0ccc'] } }));
     const [environment] = Object.values(resourcesOf(json, 'aws_batch_compute_environment'));
     const [definition] = Object.values(resourcesOf(json, 'aws_batch_job_definition'));
 
@@ -198,23 +219,67 @@ describe('BatchGatewayStack (variants)', () => {
     expect(JSON.parse(definition.container_properties).networkConfiguration).toEqual({ assignPublicIp: 'DISABLED' });
   });
 
+  it('uses an existing run-requests table instead of creating one', () => {
+    const existingTable = {
+      tableName: 'shared-run-requests',
+      tableArn: 'arn:aws:dynamodb:us-east-1:111122223333:table/shared-run-requests',
+      streamArn: 'arn:aws:dynamodb:us-east-1:111122223333:table/shared-run-requests/stream/2026-01-01T00:00:00.000',
+    };
+    const json = synthDev((dev) => Object.assign(dev, { existingTable }));
+    const tables = Object.values(resourcesOf(json, 'aws_dynamodb_table')).map((t) => t.name);
+
+    expect(tables).toEqual(['batch-gateway-dev-notifications-connections']);
+    expect(Object.values(resourcesOf(json, 'aws_lambda_event_source_mapping'))[0].event_source_arn).toBe(existingTable.streamArn);
+  });
+
   it('creates a usage plan and an API key output with API-key auth', () => {
-    const json = synthDefault({ BATCH_GATEWAY_AUTH: 'API_KEY' });
+    const json = synthDev((dev) => Object.assign(dev, { authorization: 'API_KEY' }));
 
     expect(Object.keys(resourcesOf(json, 'aws_api_gateway_usage_plan'))).toHaveLength(1);
     expect(json.output).toHaveProperty('api_key_id');
   });
 
   it('leaves monitoring out when asked', () => {
-    const json = synthDefault({ BATCH_GATEWAY_MONITORING: 'false' });
+    const json = synthDev((dev) => Object.assign(dev, { monitoring: false }));
 
     expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).toEqual({});
     expect(json.output).not.toHaveProperty('alarm_topic_arn');
   });
 
   it('leaves the account-level API Gateway setting alone when asked', () => {
-    const json = synthDefault({ BATCH_GATEWAY_MANAGE_APIGW_ACCOUNT: 'false' });
+    const json = synthDev((dev) => Object.assign(dev, { manageApiGatewayAccount: false }));
 
     expect(resourcesOf(json, 'aws_api_gateway_account')).toEqual({});
+  });
+
+  it('stops on a bad route with the construct message (what the configuration schema cannot know)', () => {
+    expect(() => synthDev((dev) => Object.assign(dev.routes.sample, { vcpus: 3 }))).toThrow("job definition 'sample': Fargate vcpu must be one of 0.25, 0.5, 1, 2, 4, 8, 16 (got 3)");
+  });
+});
+
+describe('two environments', () => {
+  const config = devConfig();
+  Object.assign(config.environments, { prod: { ...structuredClone(config.environments.dev), namePrefix: 'batch-gateway-prod', region: 'eu-west-1' } });
+  const app = Testing.app();
+  const [dev, prod] = parseConfig(config).map((env) => parseSynth(new GatewayStack(app, env)));
+
+  it('are two stacks that share no physical name', () => {
+    const devNames = physicalNames(dev);
+    const shared = physicalNames(prod).filter((name) => devNames.includes(name));
+
+    expect(devNames.length).toBeGreaterThan(40);
+    expect(shared).toEqual([]);
+  });
+
+  it('each keep their own state and region', () => {
+    expect(dev.terraform!.backend).toEqual({ local: { path: 'terraform.dev.tfstate' } });
+    expect(prod.terraform!.backend).toEqual({ local: { path: 'terraform.prod.tfstate' } });
+    expect(prod.provider!.aws[0].region).toBe('eu-west-1');
+  });
+
+  it('are synthesized side by side into cdktf.out/stacks/<environment>', () => {
+    const app2 = synthesize({ outdir: Testing.app().outdir, config });
+
+    expect(app2.node.children.map((c) => c.node.id)).toEqual(['dev', 'prod']);
   });
 });

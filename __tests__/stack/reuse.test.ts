@@ -9,22 +9,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import { ApiIngest, BatchEnvironment, ExistingRunRequestsTable, Orchestration, RunRequestsTable, ServiceRole, StreamTrigger } from '../../modules';
 import { initAndValidate } from '../../scripts/lib/terraform';
-import { resourcesOf, rolesOf, Synthesized, synthStack } from '../helpers/synth';
-
-function physicalNames(json: Synthesized): string[] {
-  const fields: Record<string, string> = {
-    aws_iam_role: 'name',
-    aws_lambda_function: 'function_name',
-    aws_cloudwatch_log_group: 'name',
-    aws_api_gateway_rest_api: 'name',
-    aws_sqs_queue: 'name',
-    aws_dynamodb_table: 'name',
-    aws_sfn_state_machine: 'name',
-    aws_batch_job_queue: 'name',
-    aws_batch_job_definition: 'name',
-  };
-  return Object.entries(fields).flatMap(([type, field]) => Object.values(resourcesOf(json, type)).map((r) => `${type}:${r[field]}`));
-}
+import { physicalNames, resourcesOf, rolesOf, synthStack } from '../helpers/synth';
 
 let ingestA!: ApiIngest;
 let ingestB!: ApiIngest;

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { STACK_NAME, synthDefaultStack } from '../../main';
+import { DEFAULT_ENVIRONMENT, synthesize } from '../../main';
 import { changeAction, formatSummary, summarize } from '../../scripts/lib/plan-summary';
 import { initValidatePlan, OfflinePlanResult } from '../../scripts/lib/terraform';
 
@@ -17,8 +17,8 @@ describe('default stack, offline terraform', () => {
   beforeAll(() => {
     rmSync(outdir, { recursive: true, force: true });
     mkdirSync(outdir, { recursive: true });
-    synthDefaultStack(outdir, { ...process.env, BATCH_GATEWAY_OFFLINE_PLAN: '1', TF_CLOUD_ORGANIZATION: '', TF_WORKSPACE: '' });
-    stackDir = path.join(outdir, 'stacks', STACK_NAME);
+    synthesize({ outdir, offlinePlan: true });
+    stackDir = path.join(outdir, 'stacks', DEFAULT_ENVIRONMENT);
     result = initValidatePlan(stackDir);
   }, 180_000);
 
@@ -48,7 +48,7 @@ describe('default stack, offline terraform', () => {
     expect(text).toMatch(/^Plan: \d+ resource changes \(\d+ to create\)/);
     expect(text).toContain('POST /runrequests  (auth: AWS_IAM)');
     expect(text).toContain('GET /runrequests/{runRequestID}  (auth: AWS_IAM)');
-    expect(text).toMatch(/batch-gateway-ingest-integration {2}\(assumed by apigateway\.amazonaws\.com\)\n {4}Allow dynamodb:PutItem, dynamodb:GetItem on aws_dynamodb_table\.ingest_table\.arn/);
-    expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.orchestration_state-machine.arn');
+    expect(text).toContain('batch-gateway-dev-ingest-integration-<region>  (assumed by apigateway.amazonaws.com)\n    Allow dynamodb:PutItem, dynamodb:GetItem on aws_dynamodb_table.gateway_table.arn');
+    expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.gateway_orchestration_state-machine.arn');
   });
 });

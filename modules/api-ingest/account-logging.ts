@@ -1,9 +1,8 @@
 import { ApiGatewayAccount } from '@cdktf/provider-aws/lib/api-gateway-account';
-import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { ServiceRole } from '../shared/iam';
-import { physicalName } from '../shared/naming';
+import { regionOf } from '../shared/naming';
 
 /**
  * The account-level (per region) API Gateway setting that names the role API Gateway uses to
@@ -18,14 +17,12 @@ export class ApiGatewayAccountLogging extends Construct {
     super(scope, id);
     const role = new ServiceRole(this, 'role', {
       servicePrincipal: 'apigateway.amazonaws.com',
-      roleName: physicalName(this, 'role'),
       description: 'API Gateway account-level role for CloudWatch Logs',
     });
     // Every log group of this account and region (the setting serves all APIs there); the
     // account and partition come from the role's own ARN, so nothing is looked up.
     const arnParts = Fn.split(':', role.roleArn);
-    const region = new DataAwsRegion(this, 'region');
-    const logGroupsInAccount = `arn:${Fn.element(arnParts, 1)}:logs:${region.name}:${Fn.element(arnParts, 4)}:log-group:*`;
+    const logGroupsInAccount = `arn:${Fn.element(arnParts, 1)}:logs:${regionOf(this)}:${Fn.element(arnParts, 4)}:log-group:*`;
     role.addToPolicy('cloudwatch-logs', [
       {
         actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],

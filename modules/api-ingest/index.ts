@@ -18,7 +18,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { Fn, ITerraformDependable, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { ServiceRole } from '../shared/iam';
-import { assertLogRetention, assertProp, physicalName } from '../shared/naming';
+import { assertLogRetention, assertProp, iamName, physicalName } from '../shared/naming';
 import { RUN_REQUEST_BODY_SCHEMA } from './request-model';
 import { IRunRequestsTable, RunRequestsTable } from './table';
 import {
@@ -136,7 +136,7 @@ export class ApiIngest extends Construct {
 
     const integrationRole = new ServiceRole(this, 'integration-role', {
       servicePrincipal: 'apigateway.amazonaws.com',
-      roleName: physicalName(this, 'integration'),
+      roleName: iamName(this, 'integration'),
       description: `Lets API ${name} put and get run requests`,
     });
     integrationRole.addToPolicy('run-requests', [

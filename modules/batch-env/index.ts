@@ -2,13 +2,13 @@ import { BatchComputeEnvironment } from '@cdktf/provider-aws/lib/batch-compute-e
 import { BatchJobDefinition } from '@cdktf/provider-aws/lib/batch-job-definition';
 import { BatchJobQueue } from '@cdktf/provider-aws/lib/batch-job-queue';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
+import { MinimalNetwork, MinimalNetworkProps } from '../network';
 import { IGrantable, ServiceRole } from '../shared/iam';
-import { assertLiteral, assertLogRetention, assertProp, fitName, isLiteral, physicalName } from '../shared/naming';
+import { assertLiteral, assertLogRetention, assertProp, fitName, iamName, isLiteral, physicalName, regionOf } from '../shared/naming';
 
 /** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
 export type ComputeType = 'FARGATE' | 'FARGATE_SPOT' | 'EC2' | 'SPOT';
@@ -58,13 +58,24 @@ export interface JobDefinitionSpec {
 }
 
 export interface BatchEnvironmentProps {
-  /** Subnets the jobs run in. */
-  readonly subnetIds: string[];
-  /** Security groups of the jobs. */
-  readonly securityGroupIds: string[];
-  /** Job definitions, one per route. */
-  readonly jobDefinitions: JobDefinitionSpec[];
-  /** @default 'FARGATE' */
+  /**
+   * Subnets the jobs run in (with `securityGroupIds`): an existing network.
+   * @default - a {@link MinimalNetwork} created here (see `networkProps`)
+   */
+  readonly subnetIds?: string[];
+  /** Security groups of the jobs, with `subnetIds`. @default - the created network's */
+  readonly securityGroupIds?: string[];
+  /** The network created when no subnets are given. Not with `subnetIds`. @default - {@link MinimalNetwork}'s defaults */
+  readonly networkProps?: MinimalNetworkProps;
+  /**
+   * An existing job queue to submit to: no compute environment, queue or network is created, only
+   * the job definitions. Not with `subnetIds`, `networkProps`, `maxVcpus`, `instanceTypes` or `queuePriority`.
+   * @default - a managed compute environment and a queue created here
+   */
+  readonly jobQueueArn?: string;
+  /** Job definitions, one per route. @default - none (routes bring their own) */
+  readonly jobDefinitions?: JobDefinitionSpec[];
+  /** Where jobs run (with `jobQueueArn`: what that queue runs on). @default 'FARGATE' */
   readonly computeType?: ComputeType;
   /** Upper bound of the environment's capacity. @default 16 */
   readonly maxVcpus?: number;
@@ -73,7 +84,7 @@ export interface BatchEnvironmentProps {
   /**
    * Fargate only: give tasks a public IP. Needed in public subnets without a NAT gateway, to
    * pull images and reach AWS APIs.
-   * @default false
+   * @default - true in the network created here (it has no NAT gateway), false otherwise
    */
   readonly assignPublicIp?: boolean;
   /** ECR repositories the execution role may pull from (private images). @default - none */
@@ -107,9 +118,7 @@ function range(min: number, max: number, step: number): number[] {
  * first (name prefix + create_before_destroy), moves the queue to it, then deletes the old one.
  */
 export class BatchEnvironment extends Construct {
-  public readonly computeEnvironmentArn: string;
   public readonly jobQueueArn: string;
-  public readonly jobQueueName: string;
   /** Job definition ARN (latest revision) per route name. */
   public readonly jobDefinitionArns: Record<string, string>;
   /** Job definition ARN without revision per route name. */
@@ -120,6 +129,10 @@ export class BatchEnvironment extends Construct {
   public readonly jobRoles: Record<string, IGrantable>;
   public readonly logGroupName: string;
   public readonly computeType: ComputeType;
+  /** The network created when none was given. */
+  public readonly network?: MinimalNetwork;
+  /** The compute environment, unless an existing queue was given. */
+  public readonly computeEnvironmentArn?: string;
 
   constructor(scope: Construct, id: string, props: BatchEnvironmentProps) {
     super(scope, id);
@@ -128,55 +141,66 @@ export class BatchEnvironment extends Construct {
     const maxVcpus = props.maxVcpus ?? 16;
     const retention = props.logRetentionDays ?? 30;
     assertProp(['FARGATE', 'FARGATE_SPOT', 'EC2', 'SPOT'].includes(computeType), `BatchEnvironment: computeType must be FARGATE, FARGATE_SPOT, EC2 or SPOT (got '${computeType}')`);
-    assertProp(props.subnetIds.length > 0, 'BatchEnvironment: subnetIds must list at least one subnet');
-    assertProp(props.securityGroupIds.length > 0, 'BatchEnvironment: securityGroupIds must list at least one security group');
+    const jobDefinitions = props.jobDefinitions ?? [];
+    const existingNetwork = props.subnetIds !== undefined || props.securityGroupIds !== undefined;
+    assertProp(!existingNetwork || (props.subnetIds?.length ?? 0) > 0, 'BatchEnvironment: subnetIds must list at least one subnet (with securityGroupIds)');
+    assertProp(!existingNetwork || (props.securityGroupIds?.length ?? 0) > 0, 'BatchEnvironment: securityGroupIds must list at least one security group (with subnetIds)');
+    assertProp(!(existingNetwork && props.networkProps), 'BatchEnvironment: give subnetIds and securityGroupIds (an existing network) or networkProps (a network created here), not both');
+    if (props.jobQueueArn !== undefined) {
+      const computeOnly = (['subnetIds', 'securityGroupIds', 'networkProps', 'maxVcpus', 'instanceTypes', 'queuePriority'] as const).filter((k) => props[k] !== undefined);
+      assertProp(computeOnly.length === 0, `BatchEnvironment: with an existing jobQueueArn nothing of the compute environment is created; ${computeOnly.join(', ')} would be ignored`);
+    }
     assertLiteral(maxVcpus, (v) => Number.isInteger(v) && v >= 1 && v <= 10000, `BatchEnvironment: maxVcpus must be an integer 1..10000 (got ${maxVcpus})`);
     assertProp(props.instanceTypes === undefined || !fargate, `BatchEnvironment: instanceTypes apply to EC2 and SPOT only (computeType is ${computeType})`);
     assertProp(!props.assignPublicIp || fargate, 'BatchEnvironment: assignPublicIp applies to Fargate only');
-    assertProp(props.jobDefinitions.length > 0, 'BatchEnvironment: jobDefinitions must list at least one job definition');
     assertLogRetention(retention, 'BatchEnvironment');
-    const names = props.jobDefinitions.map((j) => j.name);
+    const names = jobDefinitions.map((j) => j.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     assertProp(duplicate === undefined, `BatchEnvironment: job definition names must be unique ('${duplicate}' appears twice)`);
-    props.jobDefinitions.forEach((spec) => validateJobDefinition(spec, fargate));
+    jobDefinitions.forEach((spec) => validateJobDefinition(spec, fargate));
 
     this.computeType = computeType;
     const name = physicalName(this, '', 100);
-    const region = new DataAwsRegion(this, 'region');
-
-    const computeEnvironment = new BatchComputeEnvironment(this, 'compute', {
-      computeEnvironmentNamePrefix: `${physicalName(this, '', 90)}-`,
-      type: 'MANAGED',
-      state: 'ENABLED',
-      computeResources: fargate
-        ? { type: computeType, maxVcpus, subnets: props.subnetIds, securityGroupIds: props.securityGroupIds }
-        : {
-            type: computeType,
-            maxVcpus,
-            minVcpus: 0,
-            instanceType: props.instanceTypes ?? ['optimal'],
-            instanceRole: this.instanceProfile().arn,
-            allocationStrategy: computeType === 'SPOT' ? 'SPOT_PRICE_CAPACITY_OPTIMIZED' : 'BEST_FIT_PROGRESSIVE',
-            subnets: props.subnetIds,
-            securityGroupIds: props.securityGroupIds,
-          },
-      // Omitting service_role makes Batch use its service-linked role.
-      lifecycle: {
-        createBeforeDestroy: true,
-        // Batch scales desired vCPUs itself; a plan must not fight it.
-        ignoreChanges: fargate ? undefined : ['compute_resources[0].desired_vcpus'],
-      },
-    });
-    this.computeEnvironmentArn = computeEnvironment.arn;
-
-    const queue = new BatchJobQueue(this, 'queue', {
-      name: `${name}-queue`,
-      state: 'ENABLED',
-      priority: props.queuePriority ?? 1,
-      computeEnvironmentOrder: [{ order: 1, computeEnvironment: computeEnvironment.arn }],
-    });
-    this.jobQueueArn = queue.arn;
-    this.jobQueueName = queue.name;
+    // The network created here has no NAT gateway: Fargate tasks need a public IP to pull images.
+    const assignPublicIp = props.assignPublicIp ?? (fargate && props.jobQueueArn === undefined && !existingNetwork);
+    if (props.jobQueueArn !== undefined) {
+      this.jobQueueArn = props.jobQueueArn;
+    } else {
+      if (!existingNetwork) this.network = new MinimalNetwork(this, 'network', props.networkProps);
+      const subnets = this.network?.subnetIds ?? props.subnetIds!;
+      const securityGroupIds = this.network ? [this.network.securityGroupId] : props.securityGroupIds!;
+      const computeEnvironment = new BatchComputeEnvironment(this, 'compute', {
+        computeEnvironmentNamePrefix: `${physicalName(this, '', 90)}-`,
+        type: 'MANAGED',
+        state: 'ENABLED',
+        computeResources: fargate
+          ? { type: computeType, maxVcpus, subnets, securityGroupIds }
+          : {
+              type: computeType,
+              maxVcpus,
+              minVcpus: 0,
+              instanceType: props.instanceTypes ?? ['optimal'],
+              instanceRole: this.instanceProfile().arn,
+              allocationStrategy: computeType === 'SPOT' ? 'SPOT_PRICE_CAPACITY_OPTIMIZED' : 'BEST_FIT_PROGRESSIVE',
+              subnets,
+              securityGroupIds,
+            },
+        // Omitting service_role makes Batch use its service-linked role.
+        lifecycle: {
+          createBeforeDestroy: true,
+          // Batch scales desired vCPUs itself; a plan must not fight it.
+          ignoreChanges: fargate ? undefined : ['compute_resources[0].desired_vcpus'],
+        },
+      });
+      this.computeEnvironmentArn = computeEnvironment.arn;
+      const queue = new BatchJobQueue(this, 'queue', {
+        name: `${name}-queue`,
+        state: 'ENABLED',
+        priority: props.queuePriority ?? 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: computeEnvironment.arn }],
+      });
+      this.jobQueueArn = queue.arn;
+    }
 
     const logGroup = new CloudwatchLogGroup(this, 'logs', { name: `/aws/batch/${name}`, retentionInDays: retention });
     this.logGroupName = logGroup.name;
@@ -186,7 +210,7 @@ export class BatchEnvironment extends Construct {
       if (!sharedExecutionRole) {
         sharedExecutionRole = new ServiceRole(this, 'execution-role', {
           servicePrincipal: 'ecs-tasks.amazonaws.com',
-          roleName: physicalName(this, 'execution'),
+          roleName: iamName(this, 'execution'),
           description: 'Pulls job images and writes job logs',
         });
         sharedExecutionRole.addToPolicy('logs', [
@@ -207,12 +231,12 @@ export class BatchEnvironment extends Construct {
     this.jobDefinitionArnPrefixes = {};
     this.jobDefinitionNames = {};
     this.jobRoles = {};
-    for (const spec of props.jobDefinitions) {
+    for (const spec of jobDefinitions) {
       let jobRoleArn = spec.jobRoleArn;
       if (!jobRoleArn) {
         const role = new ServiceRole(this, `job-role-${spec.name}`, {
           servicePrincipal: 'ecs-tasks.amazonaws.com',
-          roleName: physicalName(this, `job-${spec.name}`),
+          roleName: iamName(this, `job-${spec.name}`),
           description: `Role of the ${spec.name} jobs (grant what they need)`,
         });
         this.jobRoles[spec.name] = role;
@@ -231,14 +255,14 @@ export class BatchEnvironment extends Construct {
         environment: Object.entries(spec.environment ?? {}).map(([k, v]) => ({ name: k, value: v })),
         logConfiguration: {
           logDriver: 'awslogs',
-          options: { 'awslogs-group': logGroup.name, 'awslogs-region': region.name, 'awslogs-stream-prefix': spec.name },
+          options: { 'awslogs-group': logGroup.name, 'awslogs-region': regionOf(this), 'awslogs-stream-prefix': spec.name },
         },
         readonlyRootFilesystem: false,
         privileged: false,
       };
       if (fargate) {
         container.fargatePlatformConfiguration = { platformVersion: 'LATEST' };
-        container.networkConfiguration = { assignPublicIp: props.assignPublicIp ? 'ENABLED' : 'DISABLED' };
+        container.networkConfiguration = { assignPublicIp: assignPublicIp ? 'ENABLED' : 'DISABLED' };
       }
       const definitionName = physicalName(this, spec.name, 128);
       const definition = new BatchJobDefinition(this, `job-${spec.name}`, {
@@ -266,14 +290,29 @@ export class BatchEnvironment extends Construct {
     }
   }
 
-  /** The queue and the job definition `name`, as a route's target. */
+  /** The queue and the job definition `name` created here, as a route's target. */
   public jobTarget(name: string): IJobTarget {
-    assertProp(name in this.jobDefinitionNames, `BatchEnvironment.jobTarget: no job definition '${name}' (have ${Object.keys(this.jobDefinitionNames).join(', ')})`);
+    assertProp(name in this.jobDefinitionNames, `BatchEnvironment.jobTarget: no job definition '${name}' (have ${Object.keys(this.jobDefinitionNames).join(', ') || 'none'})`);
+    return this.target(this.jobDefinitionNames[name], [name], this.jobRoles[name]);
+  }
+
+  /**
+   * The queue and a job definition registered elsewhere, by name, as a route's target. Its ARN is
+   * derived from the queue's (same account and region), so the submit grant covers its revisions.
+   */
+  public existingJobDefinitionTarget(definitionName: string): IJobTarget {
+    assertLiteral(definitionName, (n) => /^[A-Za-z0-9_-]{1,128}$/.test(n), `BatchEnvironment.existingJobDefinitionTarget: '${definitionName}' is not a job definition name ([A-Za-z0-9_-]{1,128}; give the name, not the ARN)`);
+    const key = `existing:${definitionName}`;
+    this.jobDefinitionArnPrefixes[key] ??= Fn.replace(this.jobQueueArn, '/job-queue/.*$/', `job-definition/${definitionName}`);
+    return this.target(definitionName, [key]);
+  }
+
+  private target(jobDefinition: string, grantKeys: string[], jobRole?: IGrantable): IJobTarget {
     return {
       jobQueue: this.jobQueueArn,
-      jobDefinition: this.jobDefinitionNames[name],
-      jobRole: this.jobRoles[name],
-      grantSubmit: (grantee) => this.grantSubmitJob(grantee, [name]),
+      jobDefinition,
+      jobRole,
+      grantSubmit: (grantee) => this.grantSubmitJob(grantee, grantKeys),
       grantMonitor: (grantee) => {
         this.grantDescribeJobs(grantee);
         this.grantTerminateJob(grantee);
@@ -330,7 +369,7 @@ export class BatchEnvironment extends Construct {
     if (!this.instanceProfileArn) {
       const role = new ServiceRole(this, 'instance-role', {
         servicePrincipal: 'ec2.amazonaws.com',
-        roleName: physicalName(this, 'instance'),
+        roleName: iamName(this, 'instance'),
         description: 'ECS container instances of the Batch environment',
       });
       // The AWS-managed policy the ECS agent needs; it is maintained by AWS as the agent changes.
@@ -338,7 +377,7 @@ export class BatchEnvironment extends Construct {
         role: role.roleName,
         policyArn: `arn:${Fn.element(Fn.split(':', role.roleArn), 1)}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role`,
       });
-      const profile = new IamInstanceProfile(this, 'instance-profile', { name: physicalName(this, 'instance'), role: role.roleName });
+      const profile = new IamInstanceProfile(this, 'instance-profile', { name: iamName(this, 'instance', 128), role: role.roleName });
       this.instanceProfileArn = profile.arn;
     }
     return { arn: this.instanceProfileArn };
@@ -359,7 +398,7 @@ function validateJobDefinition(spec: JobDefinitionSpec, fargate: boolean): void 
   assertProp(isLiteral(vcpu) && isLiteral(memory), `${where}: vcpu and memoryMiB must be literal numbers, not Terraform references`);
   if (fargate) {
     const sizes = FARGATE_MEMORY[vcpu];
-    assertProp(sizes !== undefined, `${where}: Fargate vcpu must be one of ${Object.keys(FARGATE_MEMORY).join(', ')} (got ${vcpu})`);
+    assertProp(sizes !== undefined, `${where}: Fargate vcpu must be one of ${Object.keys(FARGATE_MEMORY).map(Number).sort((a, b) => a - b).join(', ')} (got ${vcpu})`);
     const shown = sizes.length > 4 ? `${sizes[0]}..${sizes[sizes.length - 1]} MiB in steps of ${sizes[1] - sizes[0]}` : `${sizes.join(', ')} MiB`;
     assertProp(sizes.includes(memory), `${where}: Fargate memory for ${vcpu} vCPU must be ${shown} (got ${memory})`);
   } else {

@@ -1,16 +1,14 @@
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { CloudwatchMetricAlarm, CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
-import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Fn } from 'cdktf';
-import { Construct } from 'constructs';
-import { DEFAULT_METRICS_NAMESPACE } from '../../contract';
-import { assertProp, fitName, physicalName } from '../shared/naming';
+import { Construct, IConstruct } from 'constructs';
+import { assertProp, fitName, metricsNamespaceOf, physicalName, regionOf } from '../shared/naming';
 
 /** Alarm thresholds; each alarm looks at 5-minute periods. */
 export interface AlarmThresholds {
@@ -40,6 +38,11 @@ const DEFAULT_THRESHOLDS: AlarmThresholds = {
   runsFailed: 1,
 };
 
+/** A function to watch: a {@link LambdaFunction} of the gateway, or any construct with a function name. */
+export interface IMonitoredFunction extends IConstruct {
+  readonly functionName: string;
+}
+
 export interface MonitoringProps {
   /** The REST API (name and stage) whose errors are watched. */
   readonly api: { readonly apiName: string; readonly stageName: string };
@@ -47,15 +50,15 @@ export interface MonitoringProps {
   readonly streamTrigger: { readonly functionName: string; readonly deadLetterQueueName: string };
   /** The orchestration state machine. */
   readonly stateMachineArn: string;
-  /** Every function whose errors and throttles are watched, by a short label. */
-  readonly functions: Record<string, string>;
+  /** Every function whose errors and throttles are watched; alarms name each by its construct id. */
+  readonly functions: readonly IMonitoredFunction[];
   /** Any ARN of this stack's account (the key policy names the account without a lookup). */
   readonly accountArn: string;
   /** @default - the defaults of {@link AlarmThresholds} */
   readonly thresholds?: Partial<AlarmThresholds>;
   /** E-mail subscribed to the alarm topic. @default - none */
   readonly alarmEmail?: string;
-  /** Namespace of the pipeline's own metrics. @default 'batch-gateway' */
+  /** Namespace of the pipeline's own metrics. @default - the gateway's (`batch-gateway/<namePrefix>`), or `batch-gateway` outside a gateway */
   readonly metricsNamespace?: string;
 }
 
@@ -76,10 +79,13 @@ export class Monitoring extends Construct {
     for (const [key, value] of Object.entries(t)) {
       assertProp(typeof value === 'number' && value > 0, `Monitoring: thresholds.${key} must be positive (got ${value})`);
     }
-    assertProp(Object.keys(props.functions).length > 0, 'Monitoring: functions must list at least one function');
-    const namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    assertProp(props.functions.length > 0, 'Monitoring: functions must list at least one function');
+    const labels = props.functions.map((f) => f.node.id);
+    const repeated = labels.find((label, i) => labels.indexOf(label) !== i);
+    assertProp(repeated === undefined, `Monitoring: two functions have the construct id '${repeated}'; alarm names would collide`);
+    const namespace = props.metricsNamespace ?? metricsNamespaceOf(this);
     const name = physicalName(this);
-    const region = new DataAwsRegion(this, 'region');
+    const region = regionOf(this);
     const arnParts = Fn.split(':', props.accountArn);
     const partition = Fn.element(arnParts, 1);
     const account = Fn.element(arnParts, 4);
@@ -174,7 +180,8 @@ export class Monitoring extends Construct {
         { id: 'notSucceeded', expression: 'SUM([FILL(failed, 0), FILL(failedOther, 0), FILL(timedOut, 0), FILL(timedOutOther, 0)])', label: 'Runs failed or timed out', returnData: true },
       ],
     });
-    for (const [label, functionName] of Object.entries(props.functions)) {
+    for (const { node, functionName } of props.functions) {
+      const label = node.id;
       alarm(`${label}-errors`, `Lambda ${label} raised errors`, {
         namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: functionName }, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: t.lambdaErrors,
       });
@@ -193,7 +200,7 @@ export class Monitoring extends Construct {
             type: 'metric', x: 0, y: 0, width: 24, height: 6,
             properties: {
               title: 'Pipeline flow: accepted → started → submitted → finished',
-              region: region.name, view: 'timeSeries', stacked: false, period: 300,
+              region: region, view: 'timeSeries', stacked: false, period: 300,
               metrics: [
                 metric('AWS/ApiGateway', 'Count', apiDimensions, 'Requests at the API'),
                 metric('AWS/States', 'ExecutionsStarted', { StateMachineArn: props.stateMachineArn }, 'Executions started'),
@@ -209,13 +216,13 @@ export class Monitoring extends Construct {
             type: 'metric', x: 0, y: 6, width: 12, height: 6,
             properties: {
               title: 'Oldest new request not yet started (stream iterator age)',
-              region: region.name, view: 'timeSeries', period: 60,
+              region: region, view: 'timeSeries', period: 60,
               metrics: [metric('AWS/Lambda', 'IteratorAge', { FunctionName: props.streamTrigger.functionName }, 'Iterator age (ms)', 'Maximum')],
             },
           },
           {
             type: 'alarm', x: 12, y: 6, width: 12, height: 6,
-            properties: { title: 'Alarms', alarms: this.alarmNames.map((n) => `arn:${partition}:cloudwatch:${region.name}:${account}:alarm:${n}`) },
+            properties: { title: 'Alarms', alarms: this.alarmNames.map((n) => `arn:${partition}:cloudwatch:${region}:${account}:alarm:${n}`) },
           },
         ],
       }),

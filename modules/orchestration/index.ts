@@ -104,8 +104,8 @@ export class Orchestration extends Construct implements IStateMachine {
       // Batch allows 50 calls per second per account, shared by every execution: the SDK's adaptive
       // mode slows each client down when throttled instead of failing fast into the state machine's
       // longer backoff (measured in `npm run bench`).
-      AWS_RETRY_MODE: 'adaptive',
-      AWS_MAX_ATTEMPTS: '8',
+      [ENV.sdkRetryMode]: 'adaptive',
+      [ENV.sdkMaxAttempts]: '8',
     };
     const fn = (fid: string, bundle: string, description: string) =>
       new LambdaFunction(this, fid, {
@@ -147,7 +147,6 @@ export class Orchestration extends Construct implements IStateMachine {
 
     const role = new ServiceRole(this, 'role', {
       servicePrincipal: 'states.amazonaws.com',
-      roleName: physicalName(this, 'role'),
       description: 'Runs the batch-gateway orchestration state machine',
     });
     role.addToPolicy('invoke-functions', [

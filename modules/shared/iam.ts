@@ -2,7 +2,7 @@ import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-p
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Construct } from 'constructs';
-import { physicalName } from './naming';
+import { iamName } from './naming';
 
 /** One IAM policy statement (always `Allow`: denies belong in resource policies and SCPs). */
 export interface PolicyStatement {
@@ -25,7 +25,7 @@ export interface ServiceRoleProps {
   readonly servicePrincipal: string;
   /**
    * Role name.
-   * @default - derived from the construct path
+   * @default - the gateway's name prefix (or the stack's id), the construct path and the region
    */
   readonly roleName?: string;
   readonly description?: string;
@@ -53,7 +53,7 @@ export class ServiceRole extends Construct implements IGrantable {
       ],
     });
     this.role = new IamRole(this, 'role', {
-      name: props.roleName ?? physicalName(this),
+      name: props.roleName ?? iamName(this),
       description: props.description,
       assumeRolePolicy: trust.json,
     });

@@ -4,7 +4,8 @@ import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { lambdaBundleZip } from './bundles';
 import { IGrantable, PolicyStatement, ServiceRole } from './iam';
-import { assertLogRetention, assertProp, physicalName } from './naming';
+import { ENV } from '../../contract';
+import { assertLogRetention, assertProp, metricsNamespaceOf, physicalName } from './naming';
 
 export interface LambdaFunctionProps {
   /** Name of the bundle under `dist/bundles/` (the folder name under `lambdas/`). */
@@ -65,7 +66,6 @@ export class LambdaFunction extends Construct {
 
     this.role = new ServiceRole(this, 'role', {
       servicePrincipal: 'lambda.amazonaws.com',
-      roleName: physicalName(this, 'role'),
       description: `Execution role of Lambda ${name}`,
     });
     this.role.addToPolicy('logs', [
@@ -93,7 +93,8 @@ export class LambdaFunction extends Construct {
       timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,
       environment: {
-        variables: { ...(props.environment ?? {}) },
+        // The gateway's own metrics namespace: two gateways in one account never add up each other's runs.
+        variables: { [ENV.metricsNamespace]: metricsNamespaceOf(this), ...(props.environment ?? {}) },
       },
       loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       tracingConfig: { mode: props.tracing ? 'Active' : 'PassThrough' },

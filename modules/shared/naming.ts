@@ -1,17 +1,64 @@
 import { createHash } from 'node:crypto';
-import { Token } from 'cdktf';
-import { Construct } from 'constructs';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { TerraformStack, Token } from 'cdktf';
+import { IConstruct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE, metricsNamespaceFor } from '../../contract';
+
+const namePrefixes = new WeakMap<IConstruct, string>();
+
+/** Names of every resource below `scope` start with `prefix` instead of the construct path above it. */
+export function setNamePrefix(scope: IConstruct, prefix: string): void {
+  assertProp(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/.test(prefix), `namePrefix must be 2 to 24 characters of a-z, 0-9 and -, starting with a letter and not ending with - (got '${prefix}')`);
+  namePrefixes.set(scope, prefix);
+}
+
+/** The name prefix `scope` is under, and the construct ids below the scope that set it. */
+function nameParts(scope: IConstruct): { prefix?: string; ids: string[] } {
+  const scopes = scope.node.scopes;
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    const prefix = namePrefixes.get(scopes[i]);
+    if (prefix !== undefined) return { prefix, ids: scopes.slice(i + 1).map((s) => s.node.id) };
+  }
+  return { ids: scopes.map((s) => s.node.id).filter((id) => id !== '') };
+}
 
 /**
- * A deterministic physical name for a resource, built from the construct path inside its stack
- * (`<stack>-<module>-<suffix>`) so that two instances of a module never collide. Names longer than
- * `maxLength` keep their start and end with a short hash of the full name, so they stay unique and
- * recognisable.
+ * A deterministic physical name for a resource: the name prefix of the gateway it belongs to (or,
+ * outside a gateway, its stack's id), then the construct path below it and `suffix`
+ * (`<prefix>-<module>-<suffix>`), so that two instances never collide. Names longer than
+ * `maxLength` keep their start and end with a short hash of the full name, so they stay unique
+ * and recognisable.
  */
-export function physicalName(scope: Construct, suffix = '', maxLength = 64): string {
-  const parts = scope.node.scopes.map((s) => s.node.id).filter((id) => id !== '');
+export function physicalName(scope: IConstruct, suffix = '', maxLength = 64): string {
+  const { prefix, ids } = nameParts(scope);
+  const parts = prefix === undefined ? ids : [prefix, ...ids];
   if (suffix) parts.push(suffix);
   return fitName(parts.join('-'), maxLength);
+}
+
+/** The longest region name (e.g. `us-isof-south-1`): room kept for it in IAM names. */
+const MAX_REGION_LENGTH = 15;
+
+/**
+ * The name of an IAM role or instance profile. IAM is global: the name ends with the region, so
+ * that the same gateway deployed in two regions of one account never collides.
+ */
+export function iamName(scope: IConstruct, suffix = '', maxLength = 64): string {
+  return `${physicalName(scope, suffix, maxLength - 1 - MAX_REGION_LENGTH)}-${regionOf(scope)}`;
+}
+
+/** The region of the stack's AWS provider, from one `aws_region` data source per stack (read offline). */
+export function regionOf(scope: IConstruct): string {
+  const stack = TerraformStack.of(scope);
+  const id = 'batch-gateway-region';
+  const region = (stack.node.tryFindChild(id) as DataAwsRegion | undefined) ?? new DataAwsRegion(stack, id);
+  return region.name;
+}
+
+/** The CloudWatch namespace of the pipeline's own metrics for what `scope` belongs to. */
+export function metricsNamespaceOf(scope: IConstruct): string {
+  const { prefix } = nameParts(scope);
+  return prefix === undefined ? DEFAULT_METRICS_NAMESPACE : metricsNamespaceFor(prefix);
 }
 
 /** Sanitizes to `[A-Za-z0-9-]` and shortens with a hash when longer than `maxLength`. */

@@ -32,7 +32,8 @@ export interface StackSummary {
 
 /** `${aws_x.name_ABC123.arn}` -> `aws_x.name.arn`: references, readable. */
 export function readableReference(value: string): string {
-  return value.replace(/\$\{([^}]*)\}/g, (_, ref: string) => ref.replace(/_[0-9A-F]{8}(?=\.|$)/g, ''));
+  // The provider's region is part of IAM names (`<name>-<region>`): shown as such.
+  return value.replace(/\$\{([^}]*)\}/g, (_, ref: string) => (/^data\.aws_region\.[^.]+\.name$/.test(ref) ? '<region>' : ref.replace(/_[0-9A-F]{8}(?=\.|$)/g, '')));
 }
 
 function refTarget(value: unknown): string | undefined {
