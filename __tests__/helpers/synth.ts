@@ -29,7 +29,12 @@ export function synthStack(define: (stack: TerraformStack) => void): Synthesized
 }
 
 export function parseSynth(stack: Construct): Synthesized {
-  const json = JSON.parse(Testing.synth(stack as TerraformStack)) as Synthesized;
+  return parseSynthesized(Testing.synth(stack as TerraformStack));
+}
+
+/** A synthesized `cdk.tf.json`, with empty `resource` and `data` blocks where it has none. */
+export function parseSynthesized(text: string): Synthesized {
+  const json = JSON.parse(text) as Synthesized;
   return { ...json, resource: json.resource ?? {}, data: json.data ?? {} };
 }
 
