@@ -1,5 +1,6 @@
-// `npm run plan-review -- <plan.json> [--out FILE] [--fail-on POLICY] [--config cdk.tf.json]`:
-// a Markdown review of `terraform show -json <planfile>` (see scripts/lib/plan-review.ts).
+// `npm run plan-review -- [<plan>] [--stack NAME] [--out FILE] [--fail-on POLICY] [--config cdk.tf.json]`:
+// a Markdown review of a terraform plan (see scripts/lib/plan-review.ts): `terraform show -json`
+// output, or a saved binary plan, which it shows itself.
 // Exit 0: the policy passed; 1: it failed (why on stderr); 2: usage or input error.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,14 +12,18 @@ const require = createRequire(import.meta.url);
 const compiled = path.join(root, 'dist/app/scripts/lib/plan-review.js');
 const POLICIES = ['stateful', 'replace', 'destroy', 'any-change', 'none'];
 
-const USAGE = `usage: npm run plan-review -- <plan.json> [--out FILE] [--fail-on ${POLICIES.join('|')}] [--config cdk.tf.json]
+const USAGE = `usage: npm run -s plan-review -- [<plan>] [--stack NAME] [--out FILE] [--fail-on ${POLICIES.join('|')}] [--config cdk.tf.json]
 
-  <plan.json>    the output of \`terraform show -json <planfile>\`
+  <plan>         the output of \`terraform show -json <planfile>\`, or the saved plan file itself
+                 (default: the plan \`npm start\` saved, cdktf.out/stacks/<stack>/plan.tfplan)
+  --stack NAME   the environment of batch-gateway.config.ts (default: dev): where the plan and its
+                 configuration are looked for
   --out FILE     write the Markdown review to FILE (default: stdout)
   --fail-on P    exit 1 when: a stateful resource is replaced or destroyed (stateful, the default),
                  any replacement (replace), any replacement or destroy (destroy), any change
                  (any-change); never (none)
-  --config FILE  the synthesized cdk.tf.json, to read values the plan knows only after apply`;
+  --config FILE  the synthesized cdk.tf.json, to read values the plan knows only after apply
+                 (default: cdktf.out/stacks/<stack>/cdk.tf.json, for the stack's own plan)`;
 
 /** Bad arguments: printed with the usage. */
 class UsageError extends Error {
@@ -38,7 +43,7 @@ class InputError extends Error {
 
 function parseArgs(argv) {
   const options = { failOn: 'stateful' };
-  const flags = { '--out': 'out', '--fail-on': 'failOn', '--config': 'config' };
+  const flags = { '--out': 'out', '--fail-on': 'failOn', '--config': 'config', '--stack': 'stack' };
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -54,18 +59,36 @@ function parseArgs(argv) {
       positional.push(arg);
     }
   }
-  if (positional.length !== 1) throw new UsageError(positional.length === 0 ? 'missing <plan.json>' : `one plan at a time, got ${positional.length}: ${positional.join(' ')}`);
+  if (positional.length > 1) throw new UsageError(`one plan at a time, got ${positional.length}: ${positional.join(' ')}`);
   if (!POLICIES.includes(options.failOn)) throw new UsageError(`--fail-on is '${options.failOn}'; allowed: ${POLICIES.join(', ')}`);
-  return { ...options, plan: positional[0] };
+  const stackDir = path.join(root, 'cdktf.out', 'stacks', options.stack ?? 'dev');
+  // The stack's configuration goes with the stack's plan only: never with a plan from elsewhere.
+  const stackConfig = path.join(stackDir, 'cdk.tf.json');
+  const fromStack = positional.length === 0 || options.stack !== undefined;
+  return { ...options, plan: positional[0] ?? path.join(stackDir, 'plan.tfplan'), config: options.config ?? (fromStack && existsSync(stackConfig) ? stackConfig : undefined) };
 }
 
-function readJson(file, what) {
-  let text;
+/** A saved plan is a zip archive; `terraform show -json` turns it into what the review reads. */
+async function showSavedPlan(file) {
+  const { terraform, terraformEnv } = require(path.join(root, 'dist/app/scripts/lib/terraform.js'));
+  const dir = path.dirname(path.resolve(file));
   try {
-    text = readFileSync(file, 'utf8');
+    return terraform(dir, ['show', '-json', path.basename(file)], terraformEnv(dir)).stdout;
   } catch (err) {
-    throw new InputError(`cannot read ${what} ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw new InputError(`${file} is a saved binary plan and \`terraform show -json\` could not read it in ${dir} (run it where the plan was made: terraform show -json ${path.basename(file)} > plan.json):\n${err.message}`);
   }
+}
+
+async function readJson(file, what) {
+  let bytes;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    const hint = err.code === 'ENOENT' && what === 'plan' ? ' (make one with npm start, or give the output of terraform show -json)' : '';
+    throw new InputError(`cannot read ${what} ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}${hint}`);
+  }
+  const isZip = bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+  const text = what === 'plan' && isZip ? await showSavedPlan(file) : bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -88,9 +111,9 @@ try {
     console.log(USAGE);
     process.exit(0);
   }
-  const plan = readJson(args.plan, 'plan');
-  const config = args.config ? readJson(args.config, 'configuration') : undefined;
   const { reviewPlan, PlanFormatError } = await loadReview();
+  const plan = await readJson(args.plan, 'plan');
+  const config = args.config ? await readJson(args.config, 'configuration') : undefined;
   let review;
   try {
     review = reviewPlan(plan, { failOn: args.failOn, config });

@@ -87,7 +87,7 @@ describe('plan workflow (.github/workflows/plan.yml)', () => {
       stepIndex(uses('actions/setup-node')),
       stepIndex(runs(/^npm ci$/m)),
       stepIndex(runs(/^npm test$/m)),
-      stepIndex(runs(/^npm run synth$/m)),
+      stepIndex(runs(/^npm run synth -- --stack "\$STACK"$/m)),
       stepIndex(runs(/terraform plan .*-out=plan\.tfplan/)),
       stepIndex(runs(/npm run .*plan-review/)),
       stepIndex(uses('actions/github-script')),
@@ -109,18 +109,21 @@ describe('plan workflow (.github/workflows/plan.yml)', () => {
     }
   });
 
-  it('plans for real: Terraform Cloud or AWS credentials from OIDC, chosen by a repository variable', () => {
+  it('plans one environment, dev unless a repository variable names another, in its own stack folder', () => {
+    expect(job.env?.STACK).toBe("${{ vars.BATCH_GATEWAY_STACK || 'dev' }}");
+    expect(job.env?.STACK_DIR).toBe("cdktf.out/stacks/${{ vars.BATCH_GATEWAY_STACK || 'dev' }}");
+    expect(steps.find(runs(/terraform plan/))?.['working-directory']).toBe('${{ env.STACK_DIR }}');
+  });
+
+  it('plans for real: Terraform Cloud (the workspace of the environment configuration) or AWS credentials from OIDC, chosen by a repository variable', () => {
     const aws = steps.find(uses('aws-actions/configure-aws-credentials'));
     const plan = steps.find(runs(/terraform plan/));
 
     expect(job.env?.PLAN_CREDENTIALS).toMatch(/\$\{\{\s*vars\.PLAN_CREDENTIALS/);
     expect(aws?.if).toMatch(/PLAN_CREDENTIALS == 'aws-oidc'/);
     expect(aws?.with?.['role-to-assume']).toBe('${{ vars.AWS_PLAN_ROLE_ARN }}');
-    expect(plan?.env).toMatchObject({
-      TF_CLOUD_ORGANIZATION: '${{ vars.TF_CLOUD_ORGANIZATION }}',
-      TF_WORKSPACE: '${{ vars.TF_WORKSPACE }}',
-      TF_TOKEN_app_terraform_io: expect.stringMatching(/^\$\{\{\s*secrets\.\w+\s*\}\}$/),
-    });
+    expect(plan?.env).toEqual({ TF_TOKEN_app_terraform_io: expect.stringMatching(/^\$\{\{\s*secrets\.\w+\s*\}\}$/) });
+    expect(plan?.run).toContain('require("./cdk.tf.json").terraform.cloud');
     expect(plan?.run).toMatch(/terraform show -json plan\.tfplan > plan\.json/);
     expect(plan?.run).not.toMatch(/-refresh=false|BATCH_GATEWAY_OFFLINE_PLAN/);
   });

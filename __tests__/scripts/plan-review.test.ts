@@ -5,7 +5,7 @@
  * plan format 1.2.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { apiRoutes, summarize, SynthesizedConfig } from '../../scripts/lib/plan-summary';
 import { configFromPlan, FailOn, moduleOf, PlanFormatError, PlanReview, reviewPlan, STATEFUL_RESOURCE_TYPES } from '../../scripts/lib/plan-review';
@@ -381,7 +381,6 @@ describe('npm run plan-review (scripts/plan-review.mjs)', () => {
   });
 
   it.each([
-    ['no plan', [], /missing <plan\.json>/],
     ['an unknown policy', ['plan.json', '--fail-on', 'stateless'], /--fail-on is 'stateless'; allowed: stateful, replace, destroy, any-change, none/],
     ['a flag without its value', ['plan.json', '--out'], /--out needs a value/],
     ['an unknown option', ['plan.json', '--force'], /unknown option --force/],
@@ -391,7 +390,7 @@ describe('npm run plan-review (scripts/plan-review.mjs)', () => {
 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
-    expect(result.stderr).toContain('usage: npm run plan-review -- <plan.json>');
+    expect(result.stderr).toContain('usage: npm run -s plan-review -- [<plan>] [--stack NAME]');
     expect(result.stdout).toBe('');
   });
 
@@ -400,8 +399,29 @@ describe('npm run plan-review (scripts/plan-review.mjs)', () => {
     const notPlan = run(fixturePath('unknown-policy.cdk.tf.json'));
 
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read plan .*nope\.json: no such file/);
+    expect(missing.stderr).toMatch(/cannot read plan .*nope\.json: no such file \(make one with npm start, or give the output of terraform show -json\)/);
     expect(notPlan.status).toBe(2);
     expect(notPlan.stderr).toMatch(/not a Terraform JSON plan/);
+  });
+
+  it("reads the plan npm start saved for the stack when given none, and says how to make one when it is missing", () => {
+    const result = run('--stack', 'no-such-environment');
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/cannot read plan .*cdktf\.out\/stacks\/no-such-environment\/plan\.tfplan: no such file \(make one with npm start/);
+  });
+
+  it('recognises a saved binary plan and says what to run when terraform cannot show it', () => {
+    const file = path.join(out, 'not-initialised', 'plan.tfplan');
+    mkdirSync(path.dirname(file), { recursive: true });
+    // A zip archive, as a saved plan is, in a folder where terraform was never initialised.
+    writeFileSync(file, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(64)]));
+
+    const result = run(file);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('is a saved binary plan and `terraform show -json` could not read it');
+    expect(result.stderr).toContain('terraform show -json plan.tfplan > plan.json');
+    expect(result.stderr).not.toMatch(/Unexpected token|JSON at position/);
   });
 });

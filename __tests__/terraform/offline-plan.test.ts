@@ -2,6 +2,7 @@
  * The default stack through the real terraform CLI and the real AWS provider: init (from the
  * provider mirror named by TF_PROVIDER_MIRROR), validate, and a plan with no AWS credentials.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_ENVIRONMENT, synthesize } from '../../main';
@@ -50,5 +51,21 @@ describe('default stack, offline terraform', () => {
     expect(text).toContain('GET /runrequests/{runRequestID}  (auth: AWS_IAM)');
     expect(text).toContain('batch-gateway-dev-ingest-integration-<region>  (assumed by apigateway.amazonaws.com)\n    Allow dynamodb:PutItem, dynamodb:GetItem on aws_dynamodb_table.gateway_table.arn');
     expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.gateway_orchestration_state-machine.arn');
+  });
+});
+
+describe('default stack, offline terraform: the saved plan', () => {
+  it('is reviewed by npm run plan-review as it is, binary, with the stack configuration', () => {
+    const stackDir = path.join(outdir, 'stacks', DEFAULT_ENVIRONMENT);
+    const root = path.join(__dirname, '..', '..');
+
+    const review = spawnSync(process.execPath, [path.join(root, 'scripts', 'plan-review.mjs'), path.join(stackDir, 'plan.tfplan'), '--config', path.join(stackDir, 'cdk.tf.json')], {
+      encoding: 'utf8',
+      env: process.env,
+    });
+
+    expect(review.stderr).toBe('');
+    expect(review.status).toBe(0);
+    expect(review.stdout).toMatch(/^## Terraform plan review\n\n\*\*Plan:\*\* \d+ to create, 0 to update, 0 to replace, 0 to destroy\./);
   });
 });
