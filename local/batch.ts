@@ -9,10 +9,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './config';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 /** What local mode needs of a job definition: how to run it, not which image. */
@@ -599,14 +599,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   }
 
   const server = http.createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenLocally(server, options.port);
 
   // If the host process exits without close() (a crash), job processes in their own groups would outlive it.
   const onExit = () => {
@@ -648,10 +641,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       for (const rt of runtimes.values()) clearTimeout(rt.killTimer);
       save();
       idleWaiters.splice(0).forEach((resolve) => resolve());
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       log('batch stopped', { url });
     },
   };

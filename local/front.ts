@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 export interface FrontOptions {
@@ -58,16 +58,5 @@ export async function startFront(options: FrontOptions): Promise<LocalService> {
     });
     req.pipe(upstream);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: await listenLocally(server, options.port), close: () => closeServer(server) };
 }

@@ -21,6 +21,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { ApiGatewayContext, formatRequestTime, javaMatches, RequestParams, renderMappingTemplate } from './apigw-vtl';
 import { IntegrationResponseConfig, RestApiConfig, RestMethodConfig } from './rest-config';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 /** Who the local API says every caller is (`$context.identity`). */
@@ -96,26 +97,14 @@ export async function startLocalRestApi(options: LocalRestApiOptions): Promise<L
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new LocalRestApiError(`the server listens on an unexpected address: ${String(address)}`);
-  const url = `http://127.0.0.1:${address.port}/${api.stageName}`;
+  const url = `${await listenLocally(server, options.port)}/${api.stageName}`;
   log('rest.started', { url, routes: api.methods.map((m) => `${m.httpMethod} ${m.resourcePath}`) });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      }).then(() => log('rest.stopped', { url }));
+      closing ??= closeServer(server, 'idle').then(() => log('rest.stopped', { url }));
       return closing;
     },
   };

@@ -12,10 +12,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { closeServer, listenLocally } from './listen';
 import type { LocalLog, LocalService } from './types';
 
 type Definition = ConstructorParameters<typeof StateMachine>[0];
@@ -416,15 +416,8 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     }
   }
 
-  const server: Server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = createServer((req, res) => void handle(req, res));
+  const url = await listenLocally(server, options.port);
   log('sfn listening', { url, stateMachineArn, executions: executions.size, interrupted });
 
   async function idle(): Promise<void> {
@@ -447,10 +440,7 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
         control.abortRun?.();
       }
       await idle();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }
