@@ -208,8 +208,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       log,
     });
     services.push(rest);
-    // Every service is up and the bundles' endpoints are set: what the log still owed can go.
+    // Every service is up and the bundles' endpoints are set: what the stream's log still owed
+    // is delivered, and the executions a stop or a crash interrupted run again.
     stream.start();
+    sfn.resumeInterrupted();
     const apiStage = Object.values(config.resource.aws_api_gateway_stage ?? {})[0]?.stage_name ?? 'v1';
     const collection = Object.values(config.resource.aws_api_gateway_resource ?? {}).find((r) => !String(r.path_part).startsWith('{'))?.path_part ?? 'runrequests';
     const idle = async () => {
