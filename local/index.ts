@@ -224,7 +224,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     };
     const front = await startFront({
       port: options.port ?? 3000,
-      restUrl: rest.url,
+      restApi: rest.handleRequest,
       statusPageFile: path.join(options.root, 'local', 'status-page.html'),
       pageConfig: () => ({ runRequestsUrl: `${apiStage}/${collection}`, websocketUrl: ws.websocketUrl }),
       controls: {
@@ -232,7 +232,6 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         idle: () => idle(),
         replayStream: () => stream.replayLastBatch(),
       },
-      log,
     });
     services.push(front);
     const apiUrl = `${front.url}/${apiStage}`;
