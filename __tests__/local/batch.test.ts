@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalBatch, LocalBatchOptions, LocalJobDefinition, LocalJobRecord, RESTARTED_REASON, startLocalBatch } from '../../local/batch';
 import { readJsonLines } from '../../local/jsonl';
+import { isAlive } from './pids';
 import { LocalLog } from '../../local/types';
 
 const QUEUE = 'batch-gateway-queue';
@@ -87,15 +88,6 @@ async function pidOf(batch: LocalBatch, jobId: string): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`job ${jobId} printed no pid`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Processes a test started outside local Batch, stopped after it. */

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { RESTARTED_REASON, type LocalJobRecord } from '../../local/batch';
 import { readJsonLines } from '../../local/jsonl';
 import { LocalProcess, startLocalProcess } from '../helpers/local-process';
+import { isAlive } from './pids';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -52,15 +53,6 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -26,13 +26,6 @@ const DEFINITION = {
   },
 };
 
-/** A promise the test resolves when it wants the Task to finish. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
-
 let dataDir: string;
 let sfn: LocalStepFunctions;
 let client: SFNClient;
@@ -54,6 +47,17 @@ function options(overrides: Partial<LocalSfnOptions> = {}): LocalSfnOptions {
     log: silentLog,
     ...overrides,
   };
+}
+
+/** Makes the Work Task wait until the returned function is called. */
+function holdWork(): () => void {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  work = async ({ ok }) => {
+    await released;
+    return { ok };
+  };
+  return release;
 }
 
 async function start(name: string, input: Record<string, unknown>) {
@@ -105,18 +109,14 @@ test('StartExecution runs the definition and DescribeExecution reports the outpu
 
 test('the same name and input while the execution runs returns the same ARN and starts nothing', async () => {
   // Prepare
-  const release = gate();
-  work = async ({ ok }) => {
-    await release.promise;
-    return { ok };
-  };
+  const release = holdWork();
   const first = await start('req-2', { runRequestID: 'req-2', ok: true });
 
   // Act
   const again = await start('req-2', { runRequestID: 'req-2', ok: true });
   const running = await client.send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
   const otherInput = await startError('req-2', { runRequestID: 'req-2', ok: false });
-  release.open();
+  release();
   await sfn.idle();
 
   // Assess
@@ -232,17 +232,13 @@ test('ended executions survive a restart with their names taken', async () => {
 
 test('an execution running at a restart stays RUNNING, then resumes from its start with its input and name', async () => {
   // Prepare
-  const release = gate();
-  work = async ({ ok }) => {
-    await release.promise;
-    return { ok };
-  };
+  const release = holdWork();
   const started = await start('req-8', { runRequestID: 'req-8', ok: true });
   while (workInputs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
 
   // Act
   await restart();
-  release.open();
+  release();
   const beforeResume = await client.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
   const resumed = sfn.resumeInterrupted();
   await sfn.idle();
