@@ -416,7 +416,7 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | '
  */
 function discardRestOfBody(req: IncomingMessage): void {
   if (req.complete) return;
-  const cutOff = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DISCARD_MS);
+  const cutOff = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DISCARD_MS).unref();
   req.once('end', () => clearTimeout(cutOff)).once('close', () => clearTimeout(cutOff));
   req.resume();
 }

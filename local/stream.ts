@@ -181,6 +181,8 @@ export class LocalStream {
   }
 
   private enqueue(record: StreamRecord, mapping: LocalStreamMapping): void {
+    // Once stopped, a record stays in the log for the next instance.
+    if (this.stopped) return;
     const key = mappingKey(mapping);
     const queue = this.queues.get(key) ?? [];
     queue.push(record);

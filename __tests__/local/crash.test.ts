@@ -31,8 +31,9 @@ let first: LocalProcess | undefined;
 let second: LocalProcess | undefined;
 
 afterAll(async () => {
-  await first?.crash();
+  // Both share one data dir; stop() removes it.
   await second?.stop();
+  await first?.stop();
 });
 
 async function post(local: LocalProcess, kind: Kind): Promise<{ status: number; runRequestID?: string }> {
@@ -58,7 +59,7 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
 
 test('a SIGKILL in the middle of a burst loses no accepted request and submits no job twice', async () => {
   const started = Date.now();
-  // Prepare: jobs running, then a burst cut short by the kill.
+  // Prepare: local mode with jobs running.
   first = await startLocalProcess('crash', {}, ARGS);
   const local = first;
   const accepted = new Map<string, Kind>();
@@ -70,6 +71,8 @@ test('a SIGKILL in the middle of a burst loses no accepted request and submits n
     const running = jobsOf(local.dataDir).filter((j) => j.status === 'RUNNING' && j.pid !== undefined);
     return running.length === LONG_JOBS && running;
   });
+
+  // Act: a burst, cut short by the kill; then a restart on the same data dir, until it has caught up.
   const kinds: Kind[] = Array.from({ length: BURST.sample + BURST.barcode }, (_, i) => (i % 3 === 2 ? 'barcode' : 'sample'));
   let posted = LONG_JOBS;
   let answers = 0;
@@ -88,12 +91,10 @@ test('a SIGKILL in the middle of a burst loses no accepted request and submits n
       if (++answers === BURST.killAfterAnswers) killed = local.crash();
     }
   };
-
-  // Act
   await Promise.all(Array.from({ length: BURST.lanes }, lane));
   await killed;
   const interrupted = {
-    executionsRunning: Object.values(JSON.parse(readFileSync(path.join(local.dataDir, 'sfn', 'executions.json'), 'utf8')).executions as Json[]).filter((e) => e.status === 'RUNNING').length,
+    executionsRunning: (JSON.parse(readFileSync(path.join(local.dataDir, 'sfn', 'executions.json'), 'utf8')).executions as Json[]).filter((e) => e.status === 'RUNNING').length,
     jobsInFlight: jobsOf(local.dataDir).filter((j) => !TERMINAL.includes(j.status)).length,
     streamRecordsUnacknowledged: unacknowledged(local.dataDir),
   };
@@ -112,7 +113,7 @@ test('a SIGKILL in the middle of a burst loses no accepted request and submits n
     cutOffByTheKill: unanswered,
     ...interrupted,
     terminalAfterRestart: [...finals.values()].filter((f) => TERMINAL.includes(f.status)).length,
-    byStatus: Object.fromEntries([...new Set([...finals.values()].map((f) => f.status))].map((s) => [s, [...finals.values()].filter((f) => f.status === s).length])),
+    byStatus: [...finals.values()].reduce<Record<string, number>>((counts, f) => ({ ...counts, [f.status]: (counts[f.status] ?? 0) + 1 }), {}),
     submitJobs: jobs.length,
     restartToCaughtUpMs: caughtUp - restarted,
     wallMs: Date.now() - started,
