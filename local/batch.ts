@@ -7,12 +7,13 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './config';
+import { appendJsonLine, readJsonLines, rewriteJsonLines } from './jsonl';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 /** What local mode needs of a job definition: how to run it, not which image. */
@@ -30,7 +31,10 @@ export interface LocalJobDefinition {
 export interface LocalBatchOptions {
   /** @default - a free port on 127.0.0.1 (also for 0) */
   readonly port?: number;
-  /** Jobs persist in `<dataDir>/batch/jobs.json`, job logs in `<dataDir>/batch/logs/<jobId>.log`. */
+  /**
+   * Jobs persist in `<dataDir>/batch/jobs.jsonl` (every change appended before it is reported),
+   * job logs in `<dataDir>/batch/logs/<jobId>.log`.
+   */
   readonly dataDir: string;
   /** By job definition name. SubmitJob may name one as `name`, `name:revision` or its ARN. */
   readonly jobDefinitions: Readonly<Record<string, LocalJobDefinition>>;
@@ -79,6 +83,8 @@ export interface LocalJobRecord {
   readonly timeoutSeconds?: number;
   readonly attempts: readonly LocalAttempt[];
   readonly logFile: string;
+  /** The process of the job's attempt, once started: a restart stops the one a crash left running. */
+  readonly pid?: number;
 }
 
 export interface LocalBatch extends LocalService {
@@ -97,12 +103,15 @@ type JobRecord = Mutable<LocalJobRecord> & { attempts: LocalAttempt[] };
 const TERMINAL: ReadonlySet<LocalJobStatus> = new Set(['SUCCEEDED', 'FAILED']);
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const JOB_DEFINITION = /^(?:arn:[^:]+:batch:[^:]*:[^:]*:job-definition\/)?([A-Za-z0-9_-]{1,128})(?::(\d+))?$/;
-const RESTARTED_REASON = 'local mode restarted';
+/**
+ * Why a job whose process was running ends when local mode restarts: its process is a child of
+ * local mode (deployed, the container would have kept running).
+ */
+export const RESTARTED_REASON = 'local mode restarted while the job was running: its process was stopped';
 const TIMEOUT_REASON = 'Job attempt duration exceeded timeout';
 const EXITED_REASON = 'Essential container in task exited';
 /** ECS waits 30 s between SIGTERM and SIGKILL when it stops a container; locally that would only slow `close()`. */
 const KILL_GRACE_MS = 5_000;
-const PERSIST_DEBOUNCE_MS = 100;
 /** DescribeJobs takes at most 100 ids; ListJobs returns at most 100 per page. */
 const MAX_JOBS_PER_CALL = 100;
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -200,14 +209,44 @@ function requiredString(value: unknown, field: string): string {
   return value;
 }
 
-function loadJobs(file: string): JobRecord[] {
-  if (!existsSync(file)) return [];
+/** Each job as its last journal line has it; a data dir of an older local mode (one `jobs.json`) is read once. */
+function loadJobs(journal: string, legacy: string): JobRecord[] {
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { jobs?: JobRecord[] };
-    if (!Array.isArray(parsed.jobs)) throw new Error('no "jobs" array');
-    return parsed.jobs;
+    const changes = readJsonLines<JobRecord>(journal);
+    if (changes.length === 0 && existsSync(legacy)) {
+      const parsed = JSON.parse(readFileSync(legacy, 'utf8')) as { jobs?: JobRecord[] };
+      if (!Array.isArray(parsed.jobs)) throw new Error(`${legacy} has no "jobs" array`);
+      return parsed.jobs;
+    }
+    return [...new Map(changes.map((job) => [job.jobId, job])).values()];
   } catch (err) {
-    throw new Error(`local Batch cannot read ${file} (${(err as Error).message}): fix or delete it`, { cause: err });
+    throw new Error(`local Batch cannot read its jobs (${(err as Error).message}): fix or delete ${journal}`, { cause: err });
+  }
+}
+
+/**
+ * Stops the process a crash of local mode left running (it leads its own group, so it outlived
+ * its parent), if that pid still runs this job: Linux shows a process's environment, and every
+ * job's has its AWS_BATCH_JOB_ID. Elsewhere nothing can be checked and nothing is stopped.
+ */
+function stopOrphan(job: JobRecord): boolean {
+  if (job.pid === undefined) return false;
+  try {
+    const environment = readFileSync(`/proc/${job.pid}/environ`, 'latin1').split('\0');
+    if (!environment.includes(`AWS_BATCH_JOB_ID=${job.jobId}`)) return false;
+    signalGroup(job.pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process leads its own group (detached), so a shell's children get the signal too, as in a container. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
   }
 }
 
@@ -218,7 +257,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   const bucket = new TokenBucket(options.throttlePerSecond ?? 50);
   const batchDir = path.join(options.dataDir, 'batch');
   const logDir = path.join(batchDir, 'logs');
-  const jobsFile = path.join(batchDir, 'jobs.json');
+  const jobsFile = path.join(batchDir, 'jobs.jsonl');
   mkdirSync(logDir, { recursive: true });
 
   const jobs = new Map<string, JobRecord>();
@@ -227,46 +266,39 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   const idleWaiters: Array<() => void> = [];
   let throttledCalls = 0;
   let closed = false;
-  let persistTimer: NodeJS.Timeout | undefined;
 
-  // A job that was in flight when local mode stopped has lost its process (or its turn): it failed.
+  // A job in flight when local mode stopped: one still queued goes on (as it would in Batch); one
+  // whose process had started lost it with local mode, and fails saying so.
   const restartedAt = Date.now();
-  let restartedJobs = 0;
-  for (const job of loadJobs(jobsFile)) {
-    if (!TERMINAL.has(job.status)) {
-      if (job.startedAt !== undefined) job.attempts.push({ startedAt: job.startedAt, stoppedAt: restartedAt, reason: RESTARTED_REASON, statusReason: RESTARTED_REASON });
-      Object.assign(job, { status: 'FAILED', statusReason: RESTARTED_REASON, stoppedAt: restartedAt });
-      restartedJobs += 1;
-    }
+  const requeued: JobRecord[] = [];
+  let failedByRestart = 0;
+  let orphansStopped = 0;
+  for (const job of loadJobs(jobsFile, path.join(batchDir, 'jobs.json'))) {
     jobs.set(job.jobId, job);
+    if (TERMINAL.has(job.status)) continue;
+    if (job.pid === undefined) {
+      requeued.push(job);
+      continue;
+    }
+    if (stopOrphan(job)) orphansStopped += 1;
+    job.attempts.push({ startedAt: job.startedAt, stoppedAt: restartedAt, reason: RESTARTED_REASON, statusReason: RESTARTED_REASON });
+    Object.assign(job, { status: 'FAILED', statusReason: RESTARTED_REASON, stoppedAt: restartedAt });
+    failedByRestart += 1;
   }
+  // One line a job: the journal holds only each job's last state again.
+  rewriteJsonLines(jobsFile, [...jobs.values()]);
+  rmSync(path.join(batchDir, 'jobs.json'), { force: true });
 
-  function save(): void {
-    if (persistTimer) clearTimeout(persistTimer);
-    persistTimer = undefined;
-    const tmp = `${jobsFile}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ jobs: [...jobs.values()] }, null, 1));
-    renameSync(tmp, jobsFile);
-  }
-
-  function persistSoon(): void {
-    if (persistTimer || closed) return;
-    persistTimer = setTimeout(() => {
-      try {
-        save();
-      } catch (err) {
-        log('jobs not saved', { file: jobsFile, error: (err as Error).message });
-      }
-    }, PERSIST_DEBOUNCE_MS);
-    // Pending writes must not keep a process alive: `close()` and the exit hook save synchronously.
-    persistTimer.unref();
+  /** Appends the job's state to the journal: on disk before any caller is told. */
+  function record(job: JobRecord): void {
+    appendJsonLine(jobsFile, job);
   }
 
   function setStatus(job: JobRecord, status: LocalJobStatus, statusReason?: string): void {
     job.status = status;
     if (statusReason !== undefined) job.statusReason = statusReason;
     log('job status changed', { jobId: job.jobId, jobName: job.jobName, status, statusReason });
-    persistSoon();
+    record(job);
   }
 
   function finish(job: JobRecord, status: 'SUCCEEDED' | 'FAILED', statusReason: string | undefined, attempt?: LocalAttempt): void {
@@ -285,12 +317,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
 
   function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      // The process leads its own group (detached), so a shell's children die with it, as in a container.
-      process.kill(-child.pid, signal);
-    } catch {
-      child.kill(signal);
-    }
+    signalGroup(child.pid, signal);
   }
 
   /** Stops a running process; the job finishes (FAILED, with `reason`) when the process has exited. */
@@ -331,6 +358,10 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       return;
     }
     rt.child = child;
+    if (child.pid !== undefined) {
+      job.pid = child.pid;
+      record(job);
+    }
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
 
@@ -435,7 +466,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
     jobs.set(jobId, job);
     runtimes.set(jobId, {});
     log('job submitted', { jobId, jobName, jobQueue, jobDefinition: job.jobDefinition, parameters });
-    persistSoon();
+    record(job);
     advance(job);
     return { jobArn: job.jobArn, jobName, jobId };
   }
@@ -599,23 +630,18 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   }
 
   const server = http.createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenLocally(server, options.port);
 
   // If the host process exits without close() (a crash), job processes in their own groups would outlive it.
   const onExit = () => {
     for (const rt of runtimes.values()) if (rt.child) killGroup(rt.child, 'SIGKILL');
-    save();
   };
   process.once('exit', onExit);
-  if (restartedJobs) save();
-  log('batch started', { url, jobs: jobs.size, failedByRestart: restartedJobs });
+  for (const job of requeued) {
+    runtimes.set(job.jobId, {});
+    advance(job);
+  }
+  log('batch started', { url, jobs: jobs.size, requeued: requeued.length, failedByRestart, orphansStopped });
 
   return {
     url,
@@ -631,7 +657,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       if (closed) return;
       closed = true;
       process.off('exit', onExit);
-      // In-flight jobs stay as they are on disk: the next start fails them ('local mode restarted').
+      // In-flight jobs stay as they are in the journal: the next start resumes or fails them.
       const exits: Array<Promise<unknown>> = [];
       for (const rt of runtimes.values()) {
         clearTimeout(rt.timer);
@@ -646,12 +672,8 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       }
       await Promise.all(exits);
       for (const rt of runtimes.values()) clearTimeout(rt.killTimer);
-      save();
       idleWaiters.splice(0).forEach((resolve) => resolve());
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       log('batch stopped', { url });
     },
   };

@@ -19,6 +19,7 @@ import {
   TableDescription,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 /** A table to create, keyed by a string hash key; indexes are global, projecting all attributes. */
@@ -84,16 +85,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
 
   // Tables are ACTIVE at once: nothing local waits for provisioning.
   const server = engine.dynalite({ path: dbPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new LocalDynamoError(`dynalite listens on an unexpected address: ${String(address)}`);
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  const endpoint = await listenLocally(server, options.port);
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS });
   log('dynamodb.started', { endpoint, dataDir: dbPath, persistent: dbPath !== undefined });
 
@@ -108,7 +100,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
       closing ??= (async () => {
         client.destroy();
         // dynalite's close waits for pending writes, then closes LevelDB (and releases its lock).
-        await new Promise<void>((resolve, reject) => server.close((error?: Error) => (error ? reject(error) : resolve())));
+        await closeServer(server, 'idle');
         log('dynamodb.stopped', { endpoint });
       })();
       return closing;

@@ -1,27 +1,29 @@
 /**
  * The port a user opens: the status page at `/`, its configuration at `/local/config.json`, and
- * every other path passed through to the local REST API (same paths as the deployed stage), so
- * that the page and the API share one origin.
+ * every other path served by the local REST API (same paths as the deployed stage), so that the
+ * page and the API share one origin. The API's handler serves those requests on this port itself:
+ * a proxy in between would turn what the API refuses early (a body over its limit) into a broken
+ * connection instead of the API's answer.
  */
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
-import { LocalLog, LocalService } from './types';
+import { closeServer, listenLocally } from './listen';
+import { LocalService } from './types';
 
 export interface FrontOptions {
   readonly port: number;
-  readonly restUrl: string;
+  /** Serves a request of the REST API, given this server's `request` and `checkContinue` events. */
+  readonly restApi: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   readonly statusPageFile: string;
   /** What the page needs to know (relative API paths are resolved against the page). */
   readonly pageConfig: () => Record<string, string>;
   /** Local-mode controls for tests and tools, under /local/. */
   readonly controls: { state(): Record<string, unknown>; idle(): Promise<void>; replayStream(): Promise<number> };
-  readonly log: LocalLog;
 }
 
 export async function startFront(options: FrontOptions): Promise<LocalService> {
-  const rest = new URL(options.restUrl);
-  const server = http.createServer((req, res) => {
+  // Its own paths read no body, so they answer an `Expect: 100-continue` request without asking for it.
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(readFileSync(options.statusPageFile));
@@ -44,30 +46,9 @@ export async function startFront(options: FrontOptions): Promise<LocalService> {
       else reply(404, { message: `no local control ${req.method} ${req.url}` });
       return;
     }
-    const upstream = http.request(
-      { hostname: rest.hostname, port: rest.port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', (err) => {
-      options.log('front proxy error', { error: err.message });
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: 'local REST API unavailable' }));
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    options.restApi(req, res);
   };
+  const server = http.createServer(serve);
+  server.on('checkContinue', serve);
+  return { url: await listenLocally(server, options.port), close: () => closeServer(server) };
 }

@@ -4,17 +4,18 @@
  * Functions, Batch, WebSocket and S3 are local servers; the real bundles reach them through the
  * SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables. Nothing here re-implements a handler.
  */
-import { mkdirSync, appendFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startLocalBatch } from './batch';
-import { CdkTfJson, functionReferencedBy, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, matchesFilters, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { functionReferencedBy, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
 import { startLocalDynamo } from './dynamodb';
+import { appendJsonLine } from './jsonl';
 import { bundleInvoker } from './lambdas';
 import { restApiFromConfig } from './rest-config';
 import { startLocalRestApi } from './rest';
 import { startLocalS3 } from './s3';
 import { startLocalStepFunctions } from './sfn';
+import { LocalStream } from './stream';
 import { consoleLog, LambdaHandler, LocalLog, LocalService } from './types';
 import { startLocalWebSocket } from './websocket';
 import { startFront } from './front';
@@ -27,7 +28,7 @@ export interface LocalModeOptions {
   readonly port?: number;
   /** Where every service keeps its state. */
   readonly dataDir: string;
-  /** The synthesized stack. @default cdktf.out/stacks/batch-gateway under `root` */
+  /** The synthesized stack. @default cdktf.out/stacks/dev under `root` */
   readonly stackDir?: string;
   /** The project root (dist/bundles lives there). */
   readonly root: string;
@@ -64,7 +65,7 @@ export const LOCAL_IDENTITY = `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`;
 
 export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
   const log = options.log ?? consoleLog('local');
-  const stackDir = options.stackDir ?? path.join(options.root, 'cdktf.out', 'stacks', 'batch-gateway');
+  const stackDir = options.stackDir ?? path.join(options.root, 'cdktf.out', 'stacks', 'dev');
   const config = readSynthesized(stackDir);
   mkdirSync(options.dataDir, { recursive: true });
   const services: LocalService[] = [];
@@ -136,7 +137,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           if (s.Resource === 'arn:aws:states:::sns:publish') {
             run = async (input) => {
               const message = input as { TopicArn: string; Message: string };
-              appendFileSync(path.join(snsDir, 'published.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`);
+              appendJsonLine(path.join(snsDir, 'published.jsonl'), { at: new Date().toISOString(), ...message });
               log('sns published', { topicArn: message.TopicArn, message: message.Message });
               return { MessageId: `local-${Date.now()}` };
             };
@@ -191,8 +192,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     });
 
     // The stream: each successful write of the REST API, as the event source mapping would deliver it.
-    const mappings = streamMappingsOf(config);
-    const stream = new LocalStream(config, mappings, (fnId) => invoke(functions.find((f) => f.id === fnId)!), options.dataDir, log);
+    const stream = new LocalStream({
+      dataDir: options.dataDir,
+      tables,
+      mappings: streamMappingsOf(config),
+      handlerOf: (functionId) => invoke(functions.find((f) => f.id === functionId)!),
+      log,
+    });
     const rest = await startLocalRestApi({
       port: 0,
       api: restApiFromConfig(config, resolve),
@@ -202,6 +208,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       log,
     });
     services.push(rest);
+    // Every service is up and the bundles' endpoints are set: what the stream's log still owed
+    // is delivered, and the executions a stop or a crash interrupted run again.
+    stream.start();
+    sfn.resumeInterrupted();
     const apiStage = Object.values(config.resource.aws_api_gateway_stage ?? {})[0]?.stage_name ?? 'v1';
     const collection = Object.values(config.resource.aws_api_gateway_resource ?? {}).find((r) => !String(r.path_part).startsWith('{'))?.path_part ?? 'runrequests';
     const idle = async () => {
@@ -214,7 +224,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     };
     const front = await startFront({
       port: options.port ?? 3000,
-      restUrl: rest.url,
+      restApi: rest.handleRequest,
       statusPageFile: path.join(options.root, 'local', 'status-page.html'),
       pageConfig: () => ({ runRequestsUrl: `${apiStage}/${collection}`, websocketUrl: ws.websocketUrl }),
       controls: {
@@ -222,7 +232,6 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         idle: () => idle(),
         replayStream: () => stream.replayLastBatch(),
       },
-      log,
     });
     services.push(front);
     const apiUrl = `${front.url}/${apiStage}`;
@@ -266,115 +275,3 @@ function valueAt(input: unknown, jsonPath: string): unknown {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * A DynamoDB stream for the local table: INSERT records in the real event format, filtered and
- * batched by the event source mapping's settings, handed to its function; failed records
- * (batchItemFailures) retried up to the mapping's limit, then written to a dead-letter file.
- */
-class LocalStream {
-  private sequence = 0;
-  private readonly queues = new Map<string, Json[]>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private inFlight = new Set<Promise<void>>();
-  private stopped = false;
-  private lastBatch?: { records: Json[]; mapping: ReturnType<typeof streamMappingsOf>[number] };
-
-  constructor(
-    private readonly config: CdkTfJson,
-    private readonly mappings: ReturnType<typeof streamMappingsOf>,
-    private readonly handlerOf: (functionId: string) => LambdaHandler,
-    private readonly dataDir: string,
-    private readonly log: LocalLog,
-  ) {}
-
-  get pending(): number {
-    return [...this.queues.values()].reduce((n, q) => n + q.length, 0) + this.inFlight.size;
-  }
-
-  insert(tableName: string, item: Record<string, AttributeValue>): void {
-    const table = tablesOf(this.config).find((t) => t.name === tableName);
-    if (!table) return;
-    const record = {
-      eventID: `local-${++this.sequence}`,
-      eventName: 'INSERT',
-      eventVersion: '1.1',
-      eventSource: 'aws:dynamodb',
-      awsRegion: 'us-east-1',
-      dynamodb: {
-        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
-        Keys: { [table.hashKey]: item[table.hashKey] },
-        NewImage: item,
-        SequenceNumber: String(this.sequence).padStart(21, '0'),
-        SizeBytes: JSON.stringify(item).length,
-        StreamViewType: 'NEW_IMAGE',
-      },
-      eventSourceARN: `arn:aws:dynamodb:us-east-1:${LOCAL_ACCOUNT}:table/${table.name}/stream/local`,
-    };
-    for (const mapping of this.mappings.filter((m) => m.tableId === table.id)) {
-      if (!matchesFilters(record, mapping.filters)) continue;
-      const key = `${mapping.tableId}/${mapping.functionId}`;
-      const queue = this.queues.get(key) ?? [];
-      queue.push(record);
-      this.queues.set(key, queue);
-      if (queue.length >= mapping.batchSize) this.flush(key, mapping);
-      else if (!this.timers.has(key)) this.timers.set(key, setTimeout(() => this.flush(key, mapping), mapping.batchingWindowSeconds * 1000));
-    }
-  }
-
-  private flush(key: string, mapping: ReturnType<typeof streamMappingsOf>[number]): void {
-    clearTimeout(this.timers.get(key));
-    this.timers.delete(key);
-    const records = (this.queues.get(key) ?? []).splice(0, mapping.batchSize);
-    if (records.length === 0 || this.stopped) return;
-    this.lastBatch = { records, mapping };
-    const work = this.deliver(records, mapping, 0).finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
-    if ((this.queues.get(key) ?? []).length > 0) this.flush(key, mapping);
-  }
-
-  private async deliver(records: Json[], mapping: ReturnType<typeof streamMappingsOf>[number], attempt: number): Promise<void> {
-    let failed: Json[];
-    try {
-      const response = (await this.handlerOf(mapping.functionId)({ Records: records })) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
-      const ids = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-      // As Lambda does: retry from the first failed record on.
-      const first = records.findIndex((r) => ids.has(r.dynamodb.SequenceNumber));
-      failed = first === -1 ? [] : records.slice(first);
-    } catch (err) {
-      this.log('stream batch failed', { records: records.length, error: (err as Error).name });
-      failed = records;
-    }
-    for (const r of records.filter((r) => !failed.includes(r))) this.log('stream record delivered', { runRequestID: r.dynamodb.Keys.runRequestID?.S });
-    if (failed.length === 0 || this.stopped) return;
-    if (mapping.maximumRetryAttempts >= 0 && attempt >= mapping.maximumRetryAttempts) {
-      const deadLetters = path.join(this.dataDir, 'stream');
-      mkdirSync(deadLetters, { recursive: true });
-      appendFileSync(path.join(deadLetters, 'dead-letters.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), records: failed })}\n`);
-      this.log('stream records dead-lettered', { records: failed.length });
-      return;
-    }
-    await sleep(Math.min(30000, 500 * 2 ** attempt));
-    await this.deliver(failed, mapping, attempt + 1);
-  }
-
-  /** Delivers the last batch again, as Lambda does after a partial failure or a retried batch. */
-  async replayLastBatch(): Promise<number> {
-    if (!this.lastBatch) return 0;
-    await this.deliver(this.lastBatch.records, this.lastBatch.mapping, 0);
-    return this.lastBatch.records.length;
-  }
-
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0 || [...this.timers.values()].length > 0) {
-      await Promise.all([...this.inFlight]);
-      if (this.inFlight.size === 0 && this.timers.size > 0) await sleep(50);
-    }
-  }
-
-  stop(): void {
-    this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-  }
-}

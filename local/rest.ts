@@ -13,7 +13,10 @@
  *   keywords; others carry ajv's wording. `format` is not checked. `$ref` between models is not followed.
  * - Beliefs, not verified against AWS: the REQUEST_TOO_LARGE message (`Request Too Long`), the
  *   text of a JSON syntax error, `validationErrorString` for missing parameters (the message
- *   itself), URL-decoded path parameters, and the `x-amzn-ErrorType` values.
+ *   itself), URL-decoded path parameters, the `x-amzn-ErrorType` values, and decoding a body from
+ *   its Content-Type's charset (AWS documents only that the integration gets a UTF-8 string, and
+ *   that the charset plays no part in choosing the mapping template), with 415 for a charset this
+ *   server cannot decode.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +24,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { ApiGatewayContext, formatRequestTime, javaMatches, RequestParams, renderMappingTemplate } from './apigw-vtl';
 import { IntegrationResponseConfig, RestApiConfig, RestMethodConfig } from './rest-config';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 /** Who the local API says every caller is (`$context.identity`). */
@@ -55,6 +59,15 @@ export interface LocalRestApiOptions {
   readonly log: LocalLog;
 }
 
+/** The local stage: its own server, and its request handler for a server of the caller's. */
+export interface LocalRestApi extends LocalService {
+  /**
+   * Serves one request as the stage does, on any server: give it the server's `request` and
+   * `checkContinue` events (it answers an `Expect: 100-continue` itself).
+   */
+  readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
 /** The API cannot be served locally. */
 export class LocalRestApiError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
@@ -65,8 +78,11 @@ export class LocalRestApiError extends Error {
 
 /** API Gateway's payload limit for REST APIs. */
 export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
-/** Past this, an oversized body is no longer drained for a clean 413: the connection is dropped. */
-const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+/**
+ * How long the rest of a refused body is discarded after the 413: a client still sending when the
+ * connection closes gets a reset and may never read the answer. A client sending for longer is cut off.
+ */
+const REFUSED_BODY_DISCARD_MS = 5_000;
 
 /** DynamoDB's JSON protocol target prefix (`X-Amz-Target: DynamoDB_20120810.PutItem`). */
 const AWS_JSON_TARGETS: Readonly<Record<string, string>> = { dynamodb: 'DynamoDB_20120810' };
@@ -86,36 +102,27 @@ const GATEWAY_ERRORS = {
 } as const;
 type GatewayErrorType = keyof typeof GATEWAY_ERRORS;
 
-export async function startLocalRestApi(options: LocalRestApiOptions): Promise<LocalService> {
+export async function startLocalRestApi(options: LocalRestApiOptions): Promise<LocalRestApi> {
   const { api, log } = options;
   const routes = compileRoutes(api);
-  const server = createServer((req, res) => {
+  const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res, api, routes, options).catch((error: Error) => {
       log('rest.internal-error', { level: 'error', error: error.message });
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, '{"message": "Internal server error"}');
       else res.destroy();
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new LocalRestApiError(`the server listens on an unexpected address: ${String(address)}`);
-  const url = `http://127.0.0.1:${address.port}/${api.stageName}`;
+  };
+  const server = createServer(handleRequest);
+  server.on('checkContinue', handleRequest);
+  const url = `${await listenLocally(server, options.port)}/${api.stageName}`;
   log('rest.started', { url, routes: api.methods.map((m) => `${m.httpMethod} ${m.resourcePath}`) });
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    handleRequest,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      }).then(() => log('rest.stopped', { url }));
+      closing ??= closeServer(server, 'idle').then(() => log('rest.stopped', { url }));
       return closing;
     },
   };
@@ -280,8 +287,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   const fail = (type: GatewayErrorType, detail: { message?: string; validationErrorString?: string; error?: string } = {}): void =>
     replyWithGatewayResponse(api, exchange, type, detail, reply);
 
-  const body = await readBody(req);
-  if (body === 'too-large') return fail('REQUEST_TOO_LARGE');
+  const body = await readBody(req, res);
+  if (body === 'too-large') {
+    discardRestOfBody(req);
+    return fail('REQUEST_TOO_LARGE');
+  }
 
   // The stage is the first segment; API Gateway answers an unknown stage with a plain 403.
   const [, stage, ...segments] = url.pathname.split('/');
@@ -299,7 +309,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   const query = Object.fromEntries(url.searchParams);
   exchange.params = { path: match.params, querystring: query, header: headers };
 
-  const text = body.toString('utf8');
+  const text = decodeBody(body, headers['content-type']);
+  if (text === undefined) return fail('UNSUPPORTED_MEDIA_TYPE', { error: `cannot decode the charset of Content-Type: ${headers['content-type']}` });
   const contentType = mediaType(headers['content-type']);
 
   if (method.validator?.validateRequestParameters) {
@@ -372,19 +383,61 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   reply(status, responseHeaders, responseBody);
 }
 
-/** Reads the body up to the limit; past it, drains what the client still sends so that it reads the 413. */
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_DRAINED_BYTES) {
-      req.destroy();
-      break;
-    }
-    if (total <= MAX_REQUEST_BODY_BYTES) chunks.push(chunk);
+/**
+ * The body, or 'too-large' as soon as it is known to exceed API Gateway's limit: at once when its
+ * declared length does (a client that asked to continue is not asked to send it), else when the
+ * bytes read pass the limit. Nothing past the limit is kept.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | 'too-large'> {
+  if (Number(req.headers['content-length']) > MAX_REQUEST_BODY_BYTES) return Promise.resolve('too-large');
+  if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total <= MAX_REQUEST_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData).off('end', onEnd).off('error', reject);
+      req.pause();
+      resolve('too-large');
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks));
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
+/**
+ * The client of a refused body may still be sending it. Closing the connection at once would
+ * reset it, and a client that has not read the 413 yet would lose it: what still comes is
+ * discarded, unread, for a while, and then the connection is cut.
+ */
+function discardRestOfBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  const cutOff = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DISCARD_MS).unref();
+  req.once('end', () => clearTimeout(cutOff)).once('close', () => clearTimeout(cutOff));
+  req.resume();
+}
+
+/** ISO-8859-1 by its registered names, byte for code point (WHATWG's TextDecoder reads these labels as windows-1252). */
+const LATIN1_CHARSETS = new Set(['iso-8859-1', 'iso8859-1', 'iso_8859-1', 'latin1', 'l1', 'cp819', 'ibm819', 'iso-ir-100', 'csisolatin1']);
+
+/**
+ * The body as text, decoded from the charset its Content-Type declares (UTF-8 when none): the
+ * UTF-8 string API Gateway hands a non-proxy integration. Undefined for a charset that cannot be decoded.
+ */
+function decodeBody(body: Buffer, contentType: string | undefined): string | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (body.length === 0 || charset === undefined) return body.toString('utf8');
+  if (LATIN1_CHARSETS.has(charset)) return body.toString('latin1');
+  try {
+    // A byte order mark stays, as it does in a body without a charset.
+    return new TextDecoder(charset, { ignoreBOM: true }).decode(body);
+  } catch {
+    return undefined;
   }
-  return total > MAX_REQUEST_BODY_BYTES ? 'too-large' : Buffer.concat(chunks);
 }
 
 /** Header names as the client sent them (the last value of a repeated header). */

@@ -14,8 +14,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 export interface LocalS3Options {
@@ -274,22 +274,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalServic
   }
 
   const server = http.createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await listenLocally(server, options.port);
   log('s3 started', { url, root });
 
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }

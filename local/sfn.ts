@@ -8,14 +8,18 @@
  * the SDK reads `__type` first and throws the modelled error class of that name.
  *
  * Executions are kept in `<dataDir>/sfn/executions.json` so that a restart still refuses a name
- * already used (Step Functions keeps closed execution names for 90 days).
+ * already used (Step Functions keeps closed execution names for 90 days). An execution that was
+ * running when the server stopped (or its process died) is not lost: a Step Functions execution
+ * does not end because a host does, so `resumeInterrupted()` runs it again from its start, with
+ * its input and under its name. That is faithful only because every Task of the pipeline is
+ * idempotent (a job recorded as submitted is not submitted again; status writes only move forward).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { closeServer, listenLocally } from './listen';
 import type { LocalLog, LocalService } from './types';
 
 type Definition = ConstructorParameters<typeof StateMachine>[0];
@@ -56,7 +60,7 @@ export interface LocalExecution {
   cause?: string;
   readonly startDate: Date;
   stopDate?: Date;
-  /** Names of the states entered, in order (a state entered twice appears twice). */
+  /** Names of the states its last run entered, in order (a state entered twice appears twice); a resumed execution's start afresh. */
   readonly states: string[];
 }
 
@@ -65,14 +69,14 @@ export interface LocalStepFunctions extends LocalService {
   execution(name: string): LocalExecution | undefined;
   /** Resolves when no execution is running (including those started while waiting). */
   idle(): Promise<void>;
-  /** How many executions this instance started (reloaded ones are not counted). */
+  /** How many executions this instance started (reloaded and resumed ones are not counted). */
   readonly started: number;
+  /**
+   * Runs each execution that was RUNNING when the last instance stopped again from its start,
+   * with the same input and name; returns how many. Call once the Tasks' handlers can run.
+   */
+  resumeInterrupted(): number;
 }
-
-/** The error an execution interrupted by a stop of the local server ends with. */
-export const INTERRUPTED_ERROR = 'LocalStepFunctions.Interrupted';
-
-const INTERRUPTED_CAUSE = 'the local Step Functions stopped while this execution was running';
 
 /** An execution in flight: how to stop it, and when it has ended. */
 interface RunControl {
@@ -265,24 +269,19 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
       throw new Error(`cannot reload the executions from ${storePath}: ${(err as Error).message} (move the file away to start afresh)`, { cause: err });
     }
   }
-  let interrupted = 0;
+  let interrupted: LocalExecution[] = [];
   for (const stored of reloaded) {
     const execution: LocalExecution = { ...stored, startDate: new Date(stored.startDate), stopDate: stored.stopDate ? new Date(stored.stopDate) : undefined };
     executions.set(execution.name, execution);
-    if (execution.status === 'RUNNING') {
-      // Its run died with the previous process; running it again from the start would repeat
-      // Tasks that already had effects (a submitted job), so it ends here, visibly.
-      interrupted++;
-      finish(execution, { error: INTERRUPTED_ERROR, cause: INTERRUPTED_CAUSE });
-    }
+    if (execution.status === 'RUNNING') interrupted.push(execution);
   }
 
-  /** Runs the execution to its end; `control.aborted` set before it starts means it never runs a state. */
+  /**
+   * Runs the execution to its end. Stopped by `close()` (before or during its run), it stays
+   * RUNNING, as persisted, for the next instance to resume.
+   */
   async function execute(execution: LocalExecution, control: RunControl): Promise<void> {
-    if (control.aborted) {
-      finish(execution, { error: INTERRUPTED_ERROR, cause: INTERRUPTED_CAUSE });
-      return;
-    }
+    if (control.aborted) return;
     let handle: ReturnType<StateMachine['run']>;
     try {
       handle = machine.run(JSON.parse(execution.input), {
@@ -315,9 +314,9 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     } catch (err) {
       await logs.catch(() => undefined);
       const e = err as Error;
-      if (e?.name === 'ExecutionAbortedError') {
-        finish(execution, { error: INTERRUPTED_ERROR, cause: INTERRUPTED_CAUSE });
-      } else if (e?.name === 'ExecutionTimeoutError') {
+      // Stopped by close(): it stays RUNNING for the next instance.
+      if (e?.name === 'ExecutionAbortedError') return;
+      if (e?.name === 'ExecutionTimeoutError') {
         finish(execution, { error: 'States.Timeout', cause: "the execution ran longer than the definition's TimeoutSeconds" });
       } else {
         // ExecutionError: the execution's own error (a Fail state's Error and Cause, or the
@@ -351,14 +350,18 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     started++;
     persist();
     log('execution started', { executionName: name, runRequestID: runRequestIdOf(input), executionArn: execution.executionArn });
-    // After the response is on its way: StartExecution returns before the execution runs.
+    run(execution);
+    return { executionArn: execution.executionArn, startDate: epochSeconds(execution.startDate) };
+  }
+
+  /** Runs the execution after the current call returns: StartExecution answers before the execution runs. */
+  function run(execution: LocalExecution): void {
     const control: RunControl = { aborted: false, done: Promise.resolve() };
     control.done = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => execute(execution, control))
-      .catch((err: unknown) => log('execution bookkeeping failed', { executionName: name, error: (err as Error).message }))
-      .finally(() => running.delete(name));
-    running.set(name, control);
-    return { executionArn: execution.executionArn, startDate: epochSeconds(execution.startDate) };
+      .catch((err: unknown) => log('execution bookkeeping failed', { executionName: execution.name, error: (err as Error).message }))
+      .finally(() => running.delete(execution.name));
+    running.set(execution.name, control);
   }
 
   function describeExecution(request: Record<string, unknown>): Record<string, unknown> {
@@ -416,16 +419,9 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     }
   }
 
-  const server: Server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  log('sfn listening', { url, stateMachineArn, executions: executions.size, interrupted });
+  const server = createServer((req, res) => void handle(req, res));
+  const url = await listenLocally(server, options.port);
+  log('sfn listening', { url, stateMachineArn, executions: executions.size, interrupted: interrupted.length });
 
   async function idle(): Promise<void> {
     while (running.size > 0) await Promise.allSettled([...running.values()].map((control) => control.done));
@@ -438,19 +434,26 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     get started() {
       return started;
     },
+    resumeInterrupted() {
+      const resumed = interrupted.filter((execution) => execution.status === 'RUNNING' && !running.has(execution.name) && !closing);
+      interrupted = [];
+      for (const execution of resumed) {
+        log('execution resumed', { executionName: execution.name, runRequestID: runRequestIdOf(execution.input), lastStateBefore: execution.states.at(-1) });
+        execution.states.length = 0;
+        run(execution);
+      }
+      return resumed.length;
+    },
     async close() {
       closing = true;
-      // Executions in flight end as interrupted (and are persisted so): a Task already running
-      // finishes its call, but no further state runs.
+      // Executions in flight stay RUNNING, as persisted, for the next instance to resume: a Task
+      // already running finishes its call, but no further state runs here.
       for (const control of running.values()) {
         control.aborted = true;
         control.abortRun?.();
       }
       await idle();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }

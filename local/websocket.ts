@@ -9,8 +9,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { closeServer, listenLocally } from './listen';
 import type { LambdaHandler, LocalLog, LocalService } from './types';
 
 export interface LocalWebSocketOptions {
@@ -346,16 +347,8 @@ export async function startLocalWebSocket(options: LocalWebSocketOptions): Promi
       refuseUpgrade(socket, 500, 'Internal server error');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-  const websocketUrl = `ws://127.0.0.1:${port}/${stage}`;
+  const url = await listenLocally(server, options.port);
+  const websocketUrl = `${url.replace(/^http:/, 'ws:')}/${stage}`;
   const managementEndpoint = `${url}/${stage}`;
   log('ws listening', { websocketUrl, managementEndpoint });
 
@@ -378,10 +371,7 @@ export async function startLocalWebSocket(options: LocalWebSocketOptions): Promi
       await drained(1000);
       while (pending.size > 0) await Promise.allSettled([...pending]);
       wss.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }

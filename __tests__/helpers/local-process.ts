@@ -24,18 +24,23 @@ export interface LocalProcess {
   replayStream(): Promise<number>;
   /** Lines the process wrote to stderr (its event log). */
   readonly log: string[];
+  /** Where it keeps its state. */
+  readonly dataDir: string;
+  /** Ends the process with SIGKILL, as a crash would: nothing is shut down, the data dir stays. */
+  crash(): Promise<void>;
+  /** Stops the process (SIGTERM) and removes its data dir. */
   stop(): Promise<void>;
 }
 
 const root = path.join(__dirname, '..', '..');
 
-/** Local mode of the `dev` environment, its configuration changed by `configure`. */
-export async function startLocalProcess(name: string, configure?: (dev: EnvironmentConfig) => void, extraArgs: string[] = []): Promise<LocalProcess> {
+/** Local mode of the `dev` environment, its configuration changed by `configure`; `dataDir`: an existing one to start on (a restart), else a fresh one. */
+export async function startLocalProcess(name: string, configure?: (dev: EnvironmentConfig) => void, extraArgs: string[] = [], dataDir?: string): Promise<LocalProcess> {
   const outdir = path.join(root, '.tmp', `local-${name}`);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   synthesize({ outdir, config: devConfig(configure) });
-  const dataDir = mkdtempSync(path.join(tmpdir(), `bg-${name}-`));
+  dataDir ??= mkdtempSync(path.join(tmpdir(), `bg-${name}-`));
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', DEFAULT_ENVIRONMENT), ...extraArgs],
@@ -59,6 +64,12 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
     if (!response.ok) throw new Error(`local control ${what}: ${response.status} ${await response.text()}`);
     return (await response.json()) as Record<string, unknown>;
   };
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  };
   return {
     statusPageUrl: urls.statusPageUrl,
     apiUrl: urls.apiUrl,
@@ -69,12 +80,10 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
     state: () => control('GET', 'state.json'),
     replayStream: async () => Number((await control('POST', 'replay-stream')).replayed),
     log,
+    dataDir,
+    crash: () => end('SIGKILL'),
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await end('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -3,10 +3,13 @@
  * statuses; the API throttles like Batch's; jobs survive a restart.
  */
 import { BatchClient, BatchClientConfig, DescribeJobsCommand, JobDetail, ListJobsCommand, SubmitJobCommand, SubmitJobCommandInput, TerminateJobCommand } from '@aws-sdk/client-batch';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LocalBatch, LocalBatchOptions, LocalJobDefinition, startLocalBatch } from '../../local/batch';
+import { LocalBatch, LocalBatchOptions, LocalJobDefinition, LocalJobRecord, RESTARTED_REASON, startLocalBatch } from '../../local/batch';
+import { readJsonLines } from '../../local/jsonl';
+import { isAlive } from './pids';
 import { LocalLog } from '../../local/types';
 
 const QUEUE = 'batch-gateway-queue';
@@ -87,17 +90,12 @@ async function pidOf(batch: LocalBatch, jobId: string): Promise<number> {
   throw new Error(`job ${jobId} printed no pid`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Processes a test started outside local Batch, stopped after it. */
+const strangers: ChildProcess[] = [];
 
 afterEach(async () => {
   await Promise.all(services.splice(0).map((s) => s.close()));
+  strangers.splice(0).forEach((p) => p.kill('SIGKILL'));
 });
 
 afterAll(() => {
@@ -380,7 +378,20 @@ describe('throttling', () => {
 });
 
 describe('persistence', () => {
-  it('keeps finished jobs across a restart and fails the ones that were running', async () => {
+  const journalOf = (dataDir: string) => readJsonLines<LocalJobRecord>(path.join(dataDir, 'batch', 'jobs.jsonl'));
+
+  it('has a job in its journal before SubmitJob answers', async () => {
+    // Prepare
+    const { batch, dataDir } = await start({ statusDelayMs: 60_000 });
+
+    // Act
+    const jobId = await submit(client(batch), { jobName: 'journaled', jobDefinition: 'exit' });
+
+    // Assess
+    expect(journalOf(dataDir)).toEqual([expect.objectContaining({ jobId, jobName: 'journaled', status: 'SUBMITTED' })]);
+  });
+
+  it('keeps finished jobs across a restart and fails the ones that were running, saying why', async () => {
     // Prepare
     const first = await start();
     const sdk1 = client(first.batch);
@@ -397,10 +408,62 @@ describe('persistence', () => {
 
     // Assess
     expect(isAlive(pid)).toBe(false);
-    expect(existsSync(path.join(first.dataDir, 'batch', 'jobs.json'))).toBe(true);
     expect(await describeJob(sdk2, done)).toMatchObject({ status: 'SUCCEEDED', jobName: 'done', container: { exitCode: 0 } });
-    expect(await describeJob(sdk2, running)).toMatchObject({ status: 'FAILED', statusReason: 'local mode restarted', jobName: 'running', stoppedAt: expect.any(Number) });
+    expect(await describeJob(sdk2, running)).toMatchObject({ status: 'FAILED', statusReason: RESTARTED_REASON, jobName: 'running', stoppedAt: expect.any(Number) });
     const listed = await sdk2.send(new ListJobsCommand({ jobQueue: QUEUE, filters: [{ name: 'JOB_NAME', values: ['done'] }] }));
     expect(listed.jobSummaryList?.map((j) => j.jobId)).toEqual([done]);
+    expect(journalOf(first.dataDir).map((j) => j.jobName).sort()).toEqual(['done', 'running']);
+  });
+
+  it('goes on with a job that had not started, as a queued Batch job would', async () => {
+    // Prepare
+    const first = await start({ statusDelayMs: 60_000 });
+    const queued = await submit(client(first.batch), { jobName: 'queued', jobDefinition: 'exit', parameters: { code: '0' } });
+    await first.batch.close();
+
+    // Act
+    const second = await start({ dataDir: first.dataDir });
+    await second.batch.idle();
+
+    // Assess
+    const job = await describeJob(client(second.batch), queued);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', container: { exitCode: 0 } });
+    expect(job.attempts).toHaveLength(1);
+    expect(statusesOf(second.lines, queued)).toEqual(['RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+  });
+
+  it('stops the process a crash left running, and only a process of that job', async () => {
+    // Prepare: two jobs RUNNING in the journal, as a crash leaves them; one pid is still the
+    // job's process, the other has since been given to an unrelated process.
+    const first = await start();
+    const sdk = client(first.batch);
+    const orphaned = await submit(sdk, { jobName: 'orphaned', jobDefinition: 'sleep' });
+    const reused = await submit(sdk, { jobName: 'reused', jobDefinition: 'sleep' });
+    await waitForStatus(sdk, orphaned, 'RUNNING');
+    await waitForStatus(sdk, reused, 'RUNNING');
+    const asCrashed = journalOf(first.dataDir).filter((j) => j.status === 'RUNNING');
+    await first.batch.close();
+    const wait = ['-e', 'setTimeout(() => undefined, 60000)'];
+    const orphan = spawn(process.execPath, wait, { detached: true, stdio: 'ignore', env: { AWS_BATCH_JOB_ID: orphaned } });
+    strangers.push(orphan);
+    const stranger = spawn(process.execPath, wait, { detached: true, stdio: 'ignore', env: {} });
+    strangers.push(stranger);
+    const pids: Record<string, number> = { [orphaned]: orphan.pid!, [reused]: stranger.pid! };
+    writeFileSync(path.join(first.dataDir, 'batch', 'jobs.jsonl'), asCrashed.map((j) => `${JSON.stringify({ ...j, pid: pids[j.jobId] })}\n`).join(''));
+
+    // Act
+    const second = await start({ dataDir: first.dataDir });
+    const exited = await Promise.race([
+      new Promise((resolve) => orphan.once('exit', (_code, signal) => resolve(signal))),
+      new Promise((resolve) => setTimeout(() => resolve('still running after 5 s'), 5000)),
+    ]);
+
+    // Assess
+    expect(exited).toBe('SIGKILL');
+    expect(isAlive(stranger.pid!)).toBe(true);
+    const sdk2 = client(second.batch);
+    expect(await describeJob(sdk2, orphaned)).toMatchObject({ status: 'FAILED', statusReason: RESTARTED_REASON });
+    expect(await describeJob(sdk2, reused)).toMatchObject({ status: 'FAILED', statusReason: RESTARTED_REASON });
+    expect(second.lines.find((l) => l.event === 'batch started')?.fields).toMatchObject({ failedByRestart: 2, orphansStopped: 1 });
   });
 });

@@ -79,23 +79,35 @@ describe('local mode, end to end', () => {
     expect(await finalStatus(accepted.body.runRequestID)).toMatchObject({ status: 'REJECTED', reason: 'no route for processname no-such-route' });
   });
 
-  const badRequests: Record<string, [unknown, number]> = {
+  const badRequests: Record<string, [body: unknown, status: number, contentType?: string]> = {
     'malformed JSON': ['{"processname": "sample",', 400],
     'a missing field': [{ processname: 'sample' }, 400],
     'an unknown field': [{ processname: 'sample', clientname: 'e2e', priority: 1 }, 400],
     'a field over its length': [{ processname: 'sample', clientname: 'x'.repeat(257) }, 400],
     'a body over API Gateway\'s 10 MB': [{ processname: 'sample', clientname: 'x'.repeat(11 * 1024 * 1024) }, 413],
+    'a body of 70 MB': [{ processname: 'sample', clientname: 'x'.repeat(70 * 1024 * 1024) }, 413],
+    'a charset it cannot decode': [{ processname: 'sample', clientname: 'e2e' }, 415, 'application/json; charset=x-no-such-charset'],
   };
   it.each(Object.keys(badRequests))('answers %s with a clear message, and stores nothing', async (label) => {
-    const [body, status] = badRequests[label];
+    const [body, status, contentType] = badRequests[label];
     const before = (await local.idle()).executionsStarted;
 
-    const response = await post(body);
+    const response = await post(body, contentType);
     const after = (await local.idle()).executionsStarted;
 
     expect(response.status).toBe(status);
     expect(typeof response.body.message).toBe('string');
     expect(after).toBe(before);
+  });
+
+  it('stores a body sent as ISO-8859-1 as it was meant ("Zoë")', async () => {
+    const body = Buffer.from(JSON.stringify({ processname: 'no-such-route', clientname: 'Zoë' }), 'latin1');
+
+    const response = await fetch(local.runRequestsUrl, { method: 'POST', headers: { 'content-type': 'application/json; charset=ISO-8859-1' }, body });
+    const { runRequestID } = (await response.json()) as Json;
+
+    expect(response.status).toBe(202);
+    expect((await get(runRequestID)).body).toMatchObject({ clientname: 'Zoë' });
   });
 
   it('starts no second execution when the stream replays a batch', async () => {

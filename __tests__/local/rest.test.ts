@@ -4,6 +4,7 @@
  * bundles the stack references (`node scripts/build.mjs`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { IncomingMessage, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -14,6 +15,13 @@ import { RestApiConfig, restApiFromConfig } from '../../local/rest-config';
 import { LocalLog, LocalService } from '../../local/types';
 import { RUN_REQUEST_BODY_SCHEMA } from '../../modules/api-ingest';
 import { resourceNamed, synthDev } from '../helpers/synth';
+
+/** A response's body as text. */
+async function text(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 const json = synthDev();
 const table = resourceNamed(json, 'aws_dynamodb_table', 'gateway_table');
@@ -248,6 +256,72 @@ describe('local REST API (default stack, local DynamoDB)', () => {
     const body = await expectRefused(await post(huge), before, 413);
 
     expect(body).toEqual({ message: 'Request Too Long' });
+  });
+
+  it('answers 413 from the declared length alone: a client that asks to continue is never asked for the body', async () => {
+    const before = await itemCount();
+    const request = httpRequest(`${rest.url}/runrequests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': 70 * 1024 * 1024, expect: '100-continue' },
+    });
+    let askedToContinue = false;
+    request.on('continue', () => (askedToContinue = true));
+
+    const response = await new Promise<IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject).end());
+    const body = JSON.parse(await text(response));
+    request.destroy();
+
+    expect(response.statusCode).toBe(413);
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(body).toEqual({ message: 'Request Too Long' });
+    expect(askedToContinue).toBe(false);
+    expect(await itemCount()).toBe(before);
+  });
+
+  it('answers 413 to a body without a declared length once it passes 10 MB, before the client has sent it all', async () => {
+    const before = await itemCount();
+    const request = httpRequest(`${rest.url}/runrequests`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const answered = new Promise<IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject));
+    let response: IncomingMessage | undefined;
+    void answered.then((r) => (response = r));
+    const megabyte = Buffer.alloc(1024 * 1024, 'x');
+    let sentMegabytes = 0;
+
+    // A client that reads the answer while it sends stops sending once it has one.
+    while (sentMegabytes < 70 && !response) {
+      sentMegabytes++;
+      if (!request.write(megabyte)) await Promise.race([new Promise((resolve) => request.once('drain', resolve)), answered]);
+    }
+    const body = JSON.parse(await text(await answered));
+    request.destroy();
+
+    expect((await answered).statusCode).toBe(413);
+    expect(body).toEqual({ message: 'Request Too Long' });
+    expect(sentMegabytes).toBeLessThan(70);
+    expect(await itemCount()).toBe(before);
+  });
+
+  it.each([
+    ['ISO-8859-1', 'Zoë', (text: string) => Buffer.from(text, 'latin1')],
+    // windows-1252 is ISO-8859-1 but for 0x80-0x9F, where € is 0x80.
+    ['windows-1252', 'Zoë paid 5 €', (text: string) => Buffer.from(text.replace('€', '\u0080'), 'latin1')],
+    ['UTF-16LE', 'Zoë 日本', (text: string) => Buffer.from(text, 'utf16le')],
+  ])('decodes a body sent as %s and stores %j as sent', async (charset, value, encode) => {
+    const body = encode(JSON.stringify({ processname: 'sample', clientname: value }));
+
+    const response = await fetch(`${rest.url}/runrequests`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body });
+
+    expect(response.status).toBe(202);
+    const { runRequestID } = (await response.json()) as { runRequestID: string };
+    expect(await storedItem(runRequestID)).toMatchObject({ clientname: value });
+  });
+
+  it('answers 415 to a charset it cannot decode, writing nothing', async () => {
+    const before = await itemCount();
+
+    const body = await expectRefused(await post(JSON.stringify({ processname: 'sample', clientname: 'Zoe' }), 'application/json; charset=x-no-such-charset'), before, 415);
+
+    expect(body).toEqual({ message: 'Unsupported Media Type' });
   });
 
   it('answers 415 to another content type (passthrough NEVER), writing nothing', async () => {

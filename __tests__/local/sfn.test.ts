@@ -1,13 +1,13 @@
 /**
  * The local Step Functions, driven by the real SFN client: StartExecution runs the definition
  * with local Task handlers, DescribeExecution reports it, names are idempotent while running and
- * taken once used, and executions survive a restart.
+ * taken once used, and executions survive a restart: ended ones as they ended, running ones resumed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { INTERRUPTED_ERROR, startLocalStepFunctions, type LocalSfnOptions, type LocalStepFunctions } from '../../local/sfn';
+import { startLocalStepFunctions, type LocalSfnOptions, type LocalStepFunctions } from '../../local/sfn';
 import { silentLog } from '../../local/types';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:batch-gateway-test';
@@ -25,13 +25,6 @@ const DEFINITION = {
     Broken: { Type: 'Fail', Error: 'WorkRefused', Cause: 'the work said no' },
   },
 };
-
-/** A promise the test resolves when it wants the Task to finish. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 let dataDir: string;
 let sfn: LocalStepFunctions;
@@ -54,6 +47,17 @@ function options(overrides: Partial<LocalSfnOptions> = {}): LocalSfnOptions {
     log: silentLog,
     ...overrides,
   };
+}
+
+/** Makes the Work Task wait until the returned function is called. */
+function holdWork(): () => void {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  work = async ({ ok }) => {
+    await released;
+    return { ok };
+  };
+  return release;
 }
 
 async function start(name: string, input: Record<string, unknown>) {
@@ -105,18 +109,14 @@ test('StartExecution runs the definition and DescribeExecution reports the outpu
 
 test('the same name and input while the execution runs returns the same ARN and starts nothing', async () => {
   // Prepare
-  const release = gate();
-  work = async ({ ok }) => {
-    await release.promise;
-    return { ok };
-  };
+  const release = holdWork();
   const first = await start('req-2', { runRequestID: 'req-2', ok: true });
 
   // Act
   const again = await start('req-2', { runRequestID: 'req-2', ok: true });
   const running = await client.send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
   const otherInput = await startError('req-2', { runRequestID: 'req-2', ok: false });
-  release.open();
+  release();
   await sfn.idle();
 
   // Assess
@@ -203,25 +203,21 @@ test('an invalid state machine ARN fails the start with the value', async () => 
   await expect(startLocalStepFunctions(options({ stateMachineArn: 'batch-gateway-test' }))).rejects.toThrow("(got 'batch-gateway-test')");
 });
 
-test('executions survive a restart: ended ones reloaded with their names taken, running ones ended as interrupted', async () => {
+/** Stops the server and starts another on the same data dir, as a restart of local mode does. */
+async function restart(): Promise<void> {
+  client.destroy();
+  await sfn.close();
+  sfn = await startLocalStepFunctions(options());
+  client = new SFNClient({ endpoint: sfn.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+}
+
+test('ended executions survive a restart with their names taken', async () => {
   // Prepare
   await start('req-7', { runRequestID: 'req-7', ok: true });
   await sfn.idle();
-  const release = gate();
-  work = async ({ ok }) => {
-    await release.promise;
-    return { ok };
-  };
-  await start('req-8', { runRequestID: 'req-8', ok: true });
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(sfn.execution('req-8')?.status).toBe('RUNNING');
 
   // Act
-  client.destroy();
-  await sfn.close();
-  release.open();
-  sfn = await startLocalStepFunctions(options());
-  client = new SFNClient({ endpoint: sfn.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  await restart();
   const reused = await startError('req-7', { runRequestID: 'req-7', ok: true });
   const described = await client.send(new DescribeExecutionCommand({ executionArn: sfn.execution('req-7')!.executionArn }));
 
@@ -231,5 +227,30 @@ test('executions survive a restart: ended ones reloaded with their names taken, 
   expect(sfn.execution('req-7')?.startDate).toBeInstanceOf(Date);
   expect(JSON.parse(described.output!)).toEqual({ runRequestID: 'req-7', ok: true, work: { ok: true } });
   expect(reused.name).toBe('ExecutionAlreadyExists');
-  expect(sfn.execution('req-8')).toMatchObject({ status: 'FAILED', error: INTERRUPTED_ERROR, states: ['Prepare', 'Work'] });
+  expect(sfn.resumeInterrupted()).toBe(0);
+});
+
+test('an execution running at a restart stays RUNNING, then resumes from its start with its input and name', async () => {
+  // Prepare
+  const release = holdWork();
+  const started = await start('req-8', { runRequestID: 'req-8', ok: true });
+  while (workInputs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+  // Act
+  await restart();
+  release();
+  const beforeResume = await client.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+  const resumed = sfn.resumeInterrupted();
+  await sfn.idle();
+
+  // Assess
+  expect(beforeResume.status).toBe('RUNNING');
+  expect(resumed).toBe(1);
+  expect(sfn.started).toBe(0);
+  expect(workInputs).toEqual([
+    { runRequestID: 'req-8', ok: true },
+    { runRequestID: 'req-8', ok: true },
+  ]);
+  expect(sfn.execution('req-8')).toMatchObject({ status: 'SUCCEEDED', executionArn: started.executionArn, startDate: started.startDate, states: ['Prepare', 'Work', 'Decide', 'Done'] });
+  expect(sfn.resumeInterrupted()).toBe(0);
 });

@@ -41,6 +41,8 @@ describe('the package, installed in another CDKTF app', () => {
           '@cdktf/provider-aws': pkg.devDependencies['@cdktf/provider-aws'],
           '@types/node': pkg.devDependencies['@types/node'],
         },
+        // On CDK Terrain (npm run check:cdktn) the consumer needs the same override as the project.
+        overrides: pkg.overrides,
       }),
     );
     writeFileSync(
