@@ -7,6 +7,12 @@ import * as z from 'zod/mini';
 const nonEmpty = () => z.string().check(z.minLength(1));
 const stringMap = () => z.record(z.string(), z.string());
 
+/**
+ * The tag submit-job puts on every job it submits, valued with the job's queue ARN: TerminateJob
+ * is allowed only on jobs that carry their gateway queue's tag.
+ */
+export const JOB_QUEUE_TAG = 'batch-gateway:job-queue';
+
 /** A route's name: a processname of at most 64 characters. */
 export const ROUTE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 

@@ -75,7 +75,7 @@ function expectedSubmit() {
     jobDefinition: 'batch-gateway-sample',
     // Route defaults { mode: incremental, verbosity: info } overridden by the request's { inputKey, mode: full }.
     parameters: { mode: 'full', verbosity: 'info', inputKey: 's3://acme-input/2024-06-10/batch-17.csv' },
-    tags: { runRequestID: RUN_REQUEST_ID, route: 'sample' },
+    tags: { runRequestID: RUN_REQUEST_ID, route: 'sample', 'batch-gateway:job-queue': JOB_QUEUE },
     propagateTags: true,
   };
 }
@@ -205,7 +205,7 @@ describe('submitJob', () => {
 
     // Assess
     const submitted = batchMock.commandCalls(SubmitJobCommand)[0].args[0].input;
-    expect(submitted.tags).toEqual({ runRequestID: 'client_7/run 1_', route: 'sample' });
+    expect(submitted.tags).toEqual({ runRequestID: 'client_7/run 1_', route: 'sample', 'batch-gateway:job-queue': JOB_QUEUE });
     expect(submitted.jobName).toBe(jobNameFor('sample', id));
     expect(submitted.jobName).toMatch(VALID_JOB_NAME);
   });

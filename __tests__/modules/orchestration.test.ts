@@ -164,6 +164,11 @@ function sorted<T>(statements: T[]): T[] {
 }
 
 const allow = (actions: string[], resources: string[]) => ({ effect: 'Allow', actions, resources });
+/** TerminateJob on the jobs of the account and region that carry the gateway queue's tag. */
+const terminateOwnJobs = (json: Synthesized) => ({
+  ...allow(['batch:TerminateJob'], [jobArnPattern(json)]),
+  conditions: [`aws:ResourceTag/batch-gateway:job-queue StringEquals ${readable(json, 'aws_batch_job_queue', 'queue', 'arn')}`],
+});
 
 /** What the state machine role may do about its logs (the delivery APIs take no resource). */
 const LOGS_DELIVERY = allow(
@@ -511,28 +516,29 @@ describe('Orchestration (two routes, defaults)', () => {
           submitFor('slow'),
           allow(['batch:TagResource'], [jobArnPattern(json)]),
           allow(['batch:ListJobs'], ['*']),
-          allow(['batch:TerminateJob'], [jobArnPattern(json)]),
-          allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]),
+          terminateOwnJobs(json),
+          allow(['dynamodb:UpdateItem'], [table]),
+          allow(['dynamodb:GetItem'], [table]),
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'submit-job_logs', 'arn')}:*`]),
         ]),
       );
     });
 
-    it('lets poll-job describe jobs, terminate jobs of the account and region, and update statuses', () => {
+    it("lets poll-job describe jobs, terminate the gateway's own jobs, and update statuses (it reads no item)", () => {
       expect(sorted(roleNamed(json, 'test-orchestration-poll-job-role').statements)).toEqual(
         sorted([
           allow(['batch:DescribeJobs'], ['*']),
-          allow(['batch:TerminateJob'], [jobArnPattern(json)]),
-          allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
+          terminateOwnJobs(json),
+          allow(['dynamodb:UpdateItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'poll-job_logs', 'arn')}:*`]),
         ]),
       );
     });
 
-    it('lets record-status update statuses in the table and write its logs, nothing else', () => {
+    it('lets record-status update statuses in the table and write its logs, nothing else (it reads no item)', () => {
       expect(sorted(roleNamed(json, 'test-orchestration-record-status-role').statements)).toEqual(
         sorted([
-          allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
+          allow(['dynamodb:UpdateItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'record-status_logs', 'arn')}:*`]),
         ]),
       );

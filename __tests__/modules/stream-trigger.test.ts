@@ -144,7 +144,8 @@ describe('StreamTrigger (defaults)', () => {
           actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
           resources: [readable(json, 'aws_dynamodb_table', 'table', 'stream_arn')],
         },
-        { effect: 'Allow', actions: ['dynamodb:ListStreams'], resources: [`${readable(json, 'aws_dynamodb_table', 'table', 'arn')}/stream/*`] },
+        // ListStreams supports no resource-level permissions: "*" is the only resource it can be allowed on.
+        { effect: 'Allow', actions: ['dynamodb:ListStreams'], resources: ['*'] },
         {
           effect: 'Allow',
           actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -155,10 +156,10 @@ describe('StreamTrigger (defaults)', () => {
       ]);
     });
 
-    it('has no wildcard action and no * resource', () => {
+    it('has no wildcard action, and a * resource only for ListStreams', () => {
       role.statements.forEach((s) => {
         s.actions.forEach((action) => expect(action).not.toContain('*'));
-        expect(s.resources).not.toContain('*');
+        if (s.resources.includes('*')) expect(s).toEqual({ effect: 'Allow', actions: ['dynamodb:ListStreams'], resources: ['*'] });
       });
       expect(role.managedPolicies).toEqual([]);
     });

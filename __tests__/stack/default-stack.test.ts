@@ -141,6 +141,7 @@ describe('the dev stack (repository configuration)', () => {
   it('grants no wildcard action, and a wildcard resource only to APIs without resource-level permissions', () => {
     // Each of these APIs is documented with no resource types in the Service Authorization Reference.
     const noResourceLevel = new Set([
+      'dynamodb:ListStreams',
       'logs:DescribeLogGroups',
       'batch:DescribeJobs',
       'batch:ListJobs',

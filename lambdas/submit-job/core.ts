@@ -13,7 +13,7 @@
  */
 import { BatchClient, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { createHash } from 'node:crypto';
-import type { JobState, SubmitInput } from '../../contract';
+import { JOB_QUEUE_TAG, type JobState, type SubmitInput } from '../../contract';
 import { surfaceAwsError } from '../shared/aws-errors';
 import { logger } from '../shared/logger';
 import { waitSecondsFor } from '../shared/polling';
@@ -94,7 +94,8 @@ export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promis
           jobDefinition: input.route.jobDefinition,
           // The request's parameters override the route's defaults.
           parameters: { ...input.route.parameters, ...(input.parameters ?? {}) },
-          tags: { runRequestID: tagValue(input.runRequestID), route: tagValue(input.route.name) },
+          // The queue tag is what lets the gateway (and nothing broader) terminate the job later.
+          tags: { runRequestID: tagValue(input.runRequestID), route: tagValue(input.route.name), [JOB_QUEUE_TAG]: input.route.jobQueue },
           propagateTags: true,
           // Where the job may put its results: its own prefix of the artifacts bucket.
           containerOverrides: input.route.artifactsBucket

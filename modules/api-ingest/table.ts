@@ -10,8 +10,10 @@ export interface IRunRequestsTable {
   readonly tableArn: string;
   /** ARN of the table's stream (new images). */
   readonly streamArn: string;
-  /** Lets `grantee` read an item and update its status (write-back). No puts, deletes or scans. */
+  /** Lets `grantee` update an item's status (write-back). No reads, puts, deletes or scans. */
   grantUpdateStatus(grantee: IGrantable): void;
+  /** Lets `grantee` read one item (GetItem). */
+  grantReadItem(grantee: IGrantable): void;
   /** Lets `grantee` read the stream (what a stream-triggered Lambda needs). */
   grantStreamRead(grantee: IGrantable): void;
 }
@@ -66,25 +68,34 @@ export class RunRequestsTable extends Construct implements IRunRequestsTable {
     grantUpdateStatus(grantee, this.tableArn);
   }
 
+  public grantReadItem(grantee: IGrantable): void {
+    grantReadItem(grantee, this.tableArn);
+  }
+
   public grantStreamRead(grantee: IGrantable): void {
-    grantStreamRead(grantee, this.tableArn, this.streamArn);
+    grantStreamRead(grantee, this.streamArn);
   }
 }
 
-/** Status write-back: read an item, update it. */
+/** Status write-back: update an item (every write is conditional on the item; none reads it). */
 export function grantUpdateStatus(grantee: IGrantable, tableArn: string): void {
-  grantee.addToPolicy('run-requests-status', [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] }]);
+  grantee.addToPolicy('run-requests-status', [{ actions: ['dynamodb:UpdateItem'], resources: [tableArn] }]);
+}
+
+/** One item, by its key (submit-job reads the job it recorded). */
+export function grantReadItem(grantee: IGrantable, tableArn: string): void {
+  grantee.addToPolicy('run-requests-read', [{ actions: ['dynamodb:GetItem'], resources: [tableArn] }]);
 }
 
 /** The stream-read permissions of a stream-triggered Lambda, on one table's stream. */
-export function grantStreamRead(grantee: IGrantable, tableArn: string, streamArn: string): void {
+export function grantStreamRead(grantee: IGrantable, streamArn: string): void {
   grantee.addToPolicy('run-requests-stream', [
     {
       actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
       resources: [streamArn],
     },
-    // ListStreams is authorized on the table's stream/* path, not on one stream.
-    { actions: ['dynamodb:ListStreams'], resources: [`${tableArn}/stream/*`] },
+    // ListStreams supports no resource-level permissions (Service Authorization Reference): only "*".
+    { actions: ['dynamodb:ListStreams'], resources: ['*'] },
   ]);
 }
 
@@ -112,7 +123,11 @@ export class ExistingRunRequestsTable extends Construct implements IRunRequestsT
     grantUpdateStatus(grantee, this.tableArn);
   }
 
+  public grantReadItem(grantee: IGrantable): void {
+    grantReadItem(grantee, this.tableArn);
+  }
+
   public grantStreamRead(grantee: IGrantable): void {
-    grantStreamRead(grantee, this.tableArn, this.streamArn);
+    grantStreamRead(grantee, this.streamArn);
   }
 }

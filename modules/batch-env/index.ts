@@ -7,7 +7,8 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { MinimalNetwork, MinimalNetworkProps } from '../network';
-import { IGrantable, ServiceRole } from '../shared/iam';
+import { JOB_QUEUE_TAG } from '../../contract';
+import { IGrantable, PolicyStatement, ServiceRole } from '../shared/iam';
 import { assertLiteral, assertLogRetention, assertProp, fitName, iamName, isLiteral, physicalName, regionOf } from '../shared/naming';
 
 /** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
@@ -337,7 +338,7 @@ export class BatchEnvironment extends Construct {
       // ListJobs (finding a job a crashed attempt submitted) supports no resource-level permissions.
       { actions: ['batch:ListJobs'], resources: ['*'] },
       // Cancelling a duplicate that lost the race to be recorded.
-      { actions: ['batch:TerminateJob'], resources: [this.jobArnPattern()] },
+      this.terminateOwnJobs(),
     ]);
   }
 
@@ -349,11 +350,18 @@ export class BatchEnvironment extends Construct {
     ]);
   }
 
-  /** `batch:TerminateJob` on jobs of this account and region (a job's ARN is not known in advance). */
+  /** `batch:TerminateJob` on the jobs submitted to this queue by the gateway (tagged with it). */
   public grantTerminateJob(grantee: IGrantable): void {
-    grantee.addToPolicy(`batch-terminate-${this.node.id}`, [
-      { actions: ['batch:TerminateJob'], resources: [this.jobArnPattern()] },
-    ]);
+    grantee.addToPolicy(`batch-terminate-${this.node.id}`, [this.terminateOwnJobs()]);
+  }
+
+  /** A job's ARN is not known in advance: the jobs of the account and region, narrowed to those carrying this queue's tag. */
+  private terminateOwnJobs(): PolicyStatement {
+    return {
+      actions: ['batch:TerminateJob'],
+      resources: [this.jobArnPattern()],
+      conditions: [{ test: 'StringEquals', variable: `aws:ResourceTag/${JOB_QUEUE_TAG}`, values: [this.jobQueueArn] }],
+    };
   }
 
   private jobArns?: string;

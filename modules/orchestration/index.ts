@@ -122,6 +122,8 @@ export class Orchestration extends Construct implements IStateMachine {
     for (const f of [this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction]) {
       props.table.grantUpdateStatus(f.role);
     }
+    // Only submit-job reads: the job a previous attempt recorded.
+    props.table.grantReadItem(this.submitJobFunction.role);
     const routeFunctionArns: string[] = [];
     for (const name of routeNames) {
       const route = props.routes[name];

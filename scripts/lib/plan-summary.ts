@@ -17,7 +17,8 @@ export interface RoleSummary {
   readonly address: string;
   readonly name: string;
   readonly trustedBy: string[];
-  readonly statements: { effect: string; actions: string[]; resources: string[] }[];
+  /** `conditions` as `<key> <operator> <values>`, when the statement has any. */
+  readonly statements: { effect: string; actions: string[]; resources: string[]; conditions?: string[] }[];
   readonly managedPolicies: string[];
 }
 
@@ -82,12 +83,18 @@ export function iamRoles(config: SynthesizedConfig): RoleSummary[] {
     return target?.startsWith('data.aws_iam_policy_document.') ? docs[target.split('.')[2]] : undefined;
   };
   const statementsOf = (doc: Record<string, unknown> | undefined) =>
-    ((doc?.statement as Record<string, unknown>[] | undefined) ?? []).map((s) => ({
-      effect: String(s.effect ?? 'Allow'),
-      actions: (s.actions as string[] | undefined) ?? [],
-      resources: ((s.resources as string[] | undefined) ?? []).map(readableReference),
-      principals: ((s.principals as { identifiers: string[] }[] | undefined) ?? []).flatMap((p) => p.identifiers),
-    }));
+    ((doc?.statement as Record<string, unknown>[] | undefined) ?? []).map((s) => {
+      const conditions = ((s.condition as { test: string; variable: string; values: string[] }[] | undefined) ?? []).map(
+        (c) => `${c.variable} ${c.test} ${c.values.map(readableReference).join(', ')}`,
+      );
+      return {
+        effect: String(s.effect ?? 'Allow'),
+        actions: (s.actions as string[] | undefined) ?? [],
+        resources: ((s.resources as string[] | undefined) ?? []).map(readableReference),
+        principals: ((s.principals as { identifiers: string[] }[] | undefined) ?? []).flatMap((p) => p.identifiers),
+        ...(conditions.length > 0 ? { conditions } : {}),
+      };
+    });
   const belongsTo = (roleKey: string, value: unknown) => refTarget(value) === `aws_iam_role.${roleKey}`;
   return Object.entries(roles)
     .map(([key, role]) => ({
@@ -96,7 +103,7 @@ export function iamRoles(config: SynthesizedConfig): RoleSummary[] {
       trustedBy: statementsOf(docOf(role.assume_role_policy)).flatMap((s) => s.principals),
       statements: Object.values(config.resource?.aws_iam_role_policy ?? {})
         .filter((p) => belongsTo(key, p.role))
-        .flatMap((p) => statementsOf(docOf(p.policy)).map(({ effect, actions, resources }) => ({ effect, actions, resources }))),
+        .flatMap((p) => statementsOf(docOf(p.policy)).map(({ effect, actions, resources, conditions }) => ({ effect, actions, resources, ...(conditions ? { conditions } : {}) }))),
       managedPolicies: Object.values(config.resource?.aws_iam_role_policy_attachment ?? {})
         .filter((p) => belongsTo(key, p.role))
         .map((p) => readableReference(String(p.policy_arn))),
@@ -117,7 +124,7 @@ export function formatSummary(summary: StackSummary): string {
   lines.push('', 'IAM roles and what each may do:');
   for (const role of summary.roles) {
     lines.push(`  ${role.name}  (assumed by ${role.trustedBy.join(', ') || '?'})`);
-    for (const s of role.statements) lines.push(`    ${s.effect} ${s.actions.join(', ')} on ${s.resources.join(', ')}`);
+    for (const s of role.statements) lines.push(`    ${s.effect} ${s.actions.join(', ')} on ${s.resources.join(', ')}${s.conditions ? ` when ${s.conditions.join(' and ')}` : ''}`);
     for (const p of role.managedPolicies) lines.push(`    managed policy ${p}`);
     if (role.statements.length === 0 && role.managedPolicies.length === 0) lines.push('    (no permissions)');
   }
