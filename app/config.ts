@@ -57,7 +57,7 @@ const environmentSchema = z.strictObject({
       assignPublicIp: z.boolean().optional(),
     })
     .optional(),
-  networkProps: z.strictObject({ cidrBlock: z.string().optional(), availabilityZones: z.array(z.string()).optional() }).optional(),
+  networkProps: z.strictObject({ cidrBlock: z.string().optional(), availabilityZones: z.array(z.string()).optional(), availabilityZoneIds: z.array(z.string()).optional() }).optional(),
   existingJobQueueArn: arn('batch').optional(),
   computeType: z.enum(['FARGATE', 'FARGATE_SPOT', 'EC2', 'SPOT']).optional(),
   maxVcpus: z.number().int().min(1).max(10000).optional(),

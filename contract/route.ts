@@ -32,6 +32,18 @@ export type PollingSchedule = z.infer<typeof pollingScheduleSchema>;
 
 export const DEFAULT_POLLING: PollingSchedule = { initialSeconds: 30, multiplier: 1.5, maxSeconds: 240 };
 
+/**
+ * Seconds to wait before poll number `pollCount` (0 = the first poll after submission): the
+ * schedule's geometric wait, capped, never past the deadline. Short jobs are seen finishing
+ * quickly; long jobs cost a few calls an hour instead of one a minute.
+ */
+export function waitSecondsFor(pollCount: number, schedule: PollingSchedule, secondsUntilDeadline = Infinity): number {
+  const geometric = schedule.initialSeconds * schedule.multiplier ** pollCount;
+  const wait = Math.min(geometric, schedule.maxSeconds, secondsUntilDeadline);
+  // Step Functions waits whole seconds; a poll right at the deadline still happens.
+  return Math.max(1, Math.ceil(wait));
+}
+
 /** A Batch route: submit-job and poll-job read it. */
 export const batchRouteSchema = z.object({
   type: z.literal('batch'),

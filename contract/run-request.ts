@@ -33,15 +33,20 @@ export const CLIENT_ID_PATTERN = '^[A-Za-z0-9_.:-]+$';
 export const PARAMETER_NAME_PATTERN = '^[A-Za-z0-9_]{1,64}$';
 /** Free text: no control characters. */
 export const PRINTABLE_TEXT_PATTERN = '^[^\\u0000-\\u001f\\u007f]+$';
+/** A parameter's value: free text, possibly empty, no control characters. */
+export const PARAMETER_VALUE_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$';
 
-/** Field lengths (characters) and counts the API accepts. */
+/**
+ * Field lengths (characters) and counts the API accepts. Parameters are bounded so that the
+ * largest request still fits Batch's 30 KiB SubmitJob payload (see modules/orchestration/limits.ts).
+ */
 export const RUN_REQUEST_LIMITS = {
   processname: 128,
   clientname: 256,
   timestamp: 64,
   clientId: 128,
-  parameters: 32,
-  parameterValue: 4096,
+  parameters: 16,
+  parameterValue: 400,
 } as const;
 
 const stringMap = () => z.record(z.string(), z.string());

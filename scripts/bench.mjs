@@ -41,7 +41,7 @@ for (const name of lambdaNames()) {
 }
 
 // Polling cost per job: our default schedule against the original fixed 60-second poll.
-const { pollingCost, FIXED_60_SECONDS } = require(path.join(root, 'dist', 'app', 'scripts', 'lib', 'polling-cost.js'));
+const { pollingCost, FIXED_60_SECONDS } = require(path.join(root, 'dist', 'app', 'modules', 'orchestration', 'polling-cost.js'));
 const { DEFAULT_POLLING } = require(path.join(root, 'dist', 'app', 'lambdas', 'shared', 'polling.js'));
 console.log(`\nPolling cost per job (default: ${DEFAULT_POLLING.initialSeconds} s x${DEFAULT_POLLING.multiplier} up to ${DEFAULT_POLLING.maxSeconds} s; original: every 60 s):`);
 console.log(`  ${'job'.padEnd(6)} ${'schedule'.padEnd(9)} ${'DescribeJobs'.padStart(12)} ${'Lambda calls'.padStart(12)} ${'transitions'.padStart(11)} ${'history events'.padStart(14)} ${'worst delay'.padStart(11)}`);

@@ -21,9 +21,8 @@ import {
   surfaceAwsError,
   ThrottledError,
 } from '../../lambdas/shared/aws-errors';
-import { DEFAULT_POLLING, isTerminal, pollInputSchema, RUN_REQUEST_STATUSES, submitInputSchema, TERMINAL_STATUSES, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { DEFAULT_POLLING, isTerminal, pollInputSchema, RUN_REQUEST_STATUSES, submitInputSchema, TERMINAL_STATUSES, TRANSIENT_ERROR_NAMES, waitSecondsFor } from '../../contract';
 import { parseInput } from '../../lambdas/shared/parse-input';
-import { waitSecondsFor } from '../../lambdas/shared/polling';
 import { recordStatus, sanitizeReason, statusProgress, StatusStoreDeps, TERMINAL_PROGRESS } from '../../lambdas/shared/run-requests-table';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'orchestration');

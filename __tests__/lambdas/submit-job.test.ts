@@ -23,6 +23,11 @@ import { logger } from '../../lambdas/shared/logger';
 import { SubmitInput, submitInputSchema, TRANSIENT_ERROR_NAMES } from '../../contract';
 import { parseInput } from '../../lambdas/shared/parse-input';
 import { jobNameFor, submitJob, SubmitJobDeps } from '../../lambdas/submit-job/core';
+import Ajv from 'ajv';
+import { RUN_REQUEST_LIMITS } from '../../contract';
+import { RUN_REQUEST_BODY_SCHEMA } from '../../modules/api-ingest/request-model';
+import { worstCaseSubmitJobBytes } from '../../modules/orchestration/limits';
+import { AWS_LIMITS } from '../../modules/shared/limits';
 import { lambdaContext } from '../helpers/lambda-context';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'orchestration');
@@ -578,5 +583,30 @@ describe('handler', () => {
     // Act & Assess
     await expect(handler(fixture('submit-input.json'), lambdaContext('batch-gateway-submit-job'))).rejects.toThrow(BatchServerError);
     expect(logger.error).toHaveBeenCalledWith('Submit failed', { error: expect.any(BatchServerError) });
+  });
+});
+
+describe("the largest request the API accepts", () => {
+  test("makes a SubmitJob payload within Batch's 30 KiB, which the route check bounds from above", async () => {
+    // Prepare: as many parameters as the model allows, each with the longest name and a value of the
+    // longest length in 4-byte characters (the most UTF-8 a counted character can take), and the
+    // longest tag values and artifacts prefix.
+    const parameters = Object.fromEntries(
+      Array.from({ length: RUN_REQUEST_LIMITS.parameters }, (_, i) => [`p${i}`.padEnd(64, '_'), '\u{1F600}'.repeat(RUN_REQUEST_LIMITS.parameterValue)]),
+    );
+    const body = { processname: 'sample', clientname: 'c'.repeat(RUN_REQUEST_LIMITS.clientname), parameters };
+    const { $schema: _dialect, ...schema } = RUN_REQUEST_BODY_SCHEMA;
+    const accepted = new Ajv().validate(schema, body);
+    const input = submitInput((raw) => Object.assign(raw, { parameters, route: { ...raw.route, parameters: {}, artifactsBucket: 'b'.repeat(63) } }));
+
+    // Act
+    await submitJob(input, deps());
+
+    // Assess
+    const payload = Buffer.byteLength(JSON.stringify(batchMock.commandCalls(SubmitJobCommand)[0].args[0].input), 'utf8');
+    expect(accepted).toBe(true);
+    expect(payload).toBeGreaterThan(25_000);
+    expect(payload).toBeLessThanOrEqual(AWS_LIMITS.submitJobPayloadBytes);
+    expect(worstCaseSubmitJobBytes(input.route)).toBeGreaterThanOrEqual(payload);
   });
 });

@@ -15,8 +15,9 @@ describe('run request body model', () => {
 
   it.each([
     [{ processname: 'sample', clientname: 'erp' }],
-    [{ processname: 'etl.v2-nightly_1', clientname: "O'Brien & Co \"quoted\" {braces}", timestamp: '2026-11-23 02:00:00', clientId: 'client:01', parameters: { a: '', B_2: 'x'.repeat(4096) } }],
-    [{ processname: 'p', clientname: 'c', parameters: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, 'v'])) }],
+    [{ processname: 'etl.v2-nightly_1', clientname: "O'Brien & Co \"quoted\" {braces}", timestamp: '2026-11-23 02:00:00', clientId: 'client:01', parameters: { a: '', B_2: 'x'.repeat(400) } }],
+    [{ processname: 'p', clientname: 'c', parameters: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v'])) }],
+    [{ processname: 'p', clientname: 'c', parameters: { name: 'Zoë 😀 "quoted" \\ {braces}' } }],
   ])('accepts %j', (body) => {
     expect(validate(body)).toBe(true);
   });
@@ -35,8 +36,9 @@ describe('run request body model', () => {
     ['a nested parameter', { processname: 'p', clientname: 'c', parameters: { a: { b: 'c' } } }, 'parameters'],
     ['a numeric parameter', { processname: 'p', clientname: 'c', parameters: { a: 1 } }, 'parameters'],
     ['a parameter name with a dash', { processname: 'p', clientname: 'c', parameters: { 'a-b': 'x' } }, 'parameters'],
-    ['33 parameters', { processname: 'p', clientname: 'c', parameters: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) }, 'parameters'],
-    ['a parameter value over 4096 characters', { processname: 'p', clientname: 'c', parameters: { a: 'x'.repeat(4097) } }, 'parameters'],
+    ['17 parameters', { processname: 'p', clientname: 'c', parameters: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }, 'parameters'],
+    ['a parameter value over 400 characters', { processname: 'p', clientname: 'c', parameters: { a: 'x'.repeat(401) } }, 'parameters'],
+    ['a control character in a parameter value', { processname: 'p', clientname: 'c', parameters: { a: 'tab\there' } }, 'parameters'],
     ['a clientId with a slash', { processname: 'p', clientname: 'c', clientId: 'a/b' }, 'clientId'],
     ['an array body', [{ processname: 'p', clientname: 'c' }], 'type'],
   ])('rejects %s', (_, body, mentioned) => {

@@ -22,14 +22,14 @@ describe('BarcodeRoute (defaults)', () => {
   const json = synthBarcode();
   const fn = onlyResource(json, 'aws_lambda_function');
 
-  it("runs the generate-barcode bundle on Node.js 22, arm64, 512 MB, 60 s (at least the route's run time)", () => {
+  it("runs the generate-barcode bundle on Node.js 22, arm64, 512 MB, 300 s (a Lambda route's default run time)", () => {
     expect(fn).toMatchObject({
       function_name: 'test-barcode-generate-barcode',
       runtime: 'nodejs22.x',
       architectures: ['arm64'],
       handler: 'index.handler',
       memory_size: 512,
-      timeout: 60,
+      timeout: 300,
     });
     expect(fn.source_code_hash).toBe(bundleHash('generate-barcode'));
   });

@@ -210,8 +210,8 @@ describe('BatchEnvironment on Fargate (defaults)', () => {
       expect(rules[rules.length - 1]).toEqual({ action: 'EXIT', on_reason: '*' });
     });
 
-    it('times attempts out after an hour, passes default parameters and propagates tags', () => {
-      expect(definition.timeout).toEqual({ attempt_duration_seconds: 3600 });
+    it("times attempts out after a day (the orchestration's default deadline), passes default parameters and propagates tags", () => {
+      expect(definition.timeout).toEqual({ attempt_duration_seconds: 86400 });
       expect(definition.parameters).toEqual({ who: 'world' });
       expect(definition.propagate_tags).toBe(true);
     });

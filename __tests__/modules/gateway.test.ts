@@ -82,7 +82,7 @@ describe('BatchGateway routes', () => {
   it('runs the built-in barcode route, and a function of your own, as Lambda routes with no Batch environment', () => {
     let gateway!: BatchGateway;
     const json = synthStack((stack) => {
-      const own = new LambdaFunction(stack, 'own-route', { bundle: 'generate-barcode' });
+      const own = new LambdaFunction(stack, 'own-route', { bundle: 'generate-barcode', timeoutSeconds: 300 });
       gateway = new BatchGateway(stack, 'gateway', { namePrefix: 'acme-test', routes: { barcode: { lambda: 'barcode', maxRunTimeSeconds: 30 }, mine: { lambda: own } } });
     });
     const states = JSON.parse(Object.values(resourcesOf(json, 'aws_sfn_state_machine'))[0].definition).States;

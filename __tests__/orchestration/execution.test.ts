@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { STATE } from '../../modules/orchestration/definition';
-import { FIXED_TRANSITIONS } from '../../scripts/lib/polling-cost';
+import { FIXED_TRANSITIONS } from '../../modules/orchestration/polling-cost';
 import {
   execute,
   FakeBatch,

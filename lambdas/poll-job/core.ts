@@ -4,9 +4,8 @@
  * the next wait of the polling schedule.
  */
 import { BatchClient, DescribeJobsCommand, JobDetail, TerminateJobCommand } from '@aws-sdk/client-batch';
-import { BATCH_JOB_STATUSES, type JobState, type PollInput, type RunRequestStatus } from '../../contract';
+import { BATCH_JOB_STATUSES, type JobState, type PollInput, type RunRequestStatus, waitSecondsFor } from '../../contract';
 import { JobNotFoundError, surfaceAwsError } from '../shared/aws-errors';
-import { waitSecondsFor } from '../shared/polling';
 import { recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface PollJobDeps extends StatusStoreDeps {

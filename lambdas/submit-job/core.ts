@@ -13,10 +13,9 @@
  */
 import { BatchClient, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { createHash } from 'node:crypto';
-import { JOB_QUEUE_TAG, type JobState, type SubmitInput } from '../../contract';
+import { JOB_QUEUE_TAG, type JobState, type SubmitInput, waitSecondsFor } from '../../contract';
 import { surfaceAwsError } from '../shared/aws-errors';
 import { logger } from '../shared/logger';
-import { waitSecondsFor } from '../shared/polling';
 import { readRecordedJob, recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface SubmitJobDeps extends StatusStoreDeps {

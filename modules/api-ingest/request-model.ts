@@ -3,7 +3,7 @@
  * Gateway's request validator enforces it before anything reaches DynamoDB; the patterns and
  * bounds are the contract's (contract/run-request.ts).
  */
-import { CLIENT_ID_PATTERN, PARAMETER_NAME_PATTERN, PRINTABLE_TEXT_PATTERN, PROCESSNAME_PATTERN, RUN_REQUEST_LIMITS } from '../../contract';
+import { CLIENT_ID_PATTERN, PARAMETER_NAME_PATTERN, PARAMETER_VALUE_PATTERN, PRINTABLE_TEXT_PATTERN, PROCESSNAME_PATTERN, RUN_REQUEST_LIMITS } from '../../contract';
 
 export const RUN_REQUEST_BODY_SCHEMA = {
   $schema: 'http://json-schema.org/draft-04/schema#',
@@ -39,7 +39,7 @@ export const RUN_REQUEST_BODY_SCHEMA = {
       maxProperties: RUN_REQUEST_LIMITS.parameters,
       additionalProperties: false,
       patternProperties: {
-        [PARAMETER_NAME_PATTERN]: { type: 'string', maxLength: RUN_REQUEST_LIMITS.parameterValue },
+        [PARAMETER_NAME_PATTERN]: { type: 'string', maxLength: RUN_REQUEST_LIMITS.parameterValue, pattern: PARAMETER_VALUE_PATTERN },
       },
     },
     clientId: {

@@ -14,6 +14,8 @@ export interface BarcodeRouteProps {
   readonly logRetentionDays?: number;
   /** @default false */
   readonly tracing?: boolean;
+  /** The function's timeout: at least the longest maxRunTimeSeconds of the routes it serves. @default 300, a Lambda route's default */
+  readonly timeoutSeconds?: number;
 }
 
 /** SigV4 presigned URLs live at most seven days. */
@@ -25,6 +27,7 @@ const MAX_PRESIGNED_SECONDS = 7 * 86400;
  */
 export class BarcodeRoute extends Construct implements ILambdaRouteFunction {
   public readonly functionArn: string;
+  public readonly timeoutSeconds: number;
   public readonly role: IGrantable;
   public readonly function: LambdaFunction;
 
@@ -39,11 +42,12 @@ export class BarcodeRoute extends Construct implements ILambdaRouteFunction {
       },
       memorySize: 512,
       // At least the route's maximum run time, so that the route's timeout (TIMED_OUT) comes first.
-      timeoutSeconds: 60,
+      timeoutSeconds: props.timeoutSeconds ?? 300,
       logRetentionDays: props.logRetentionDays,
       tracing: props.tracing,
     });
     this.functionArn = this.function.functionArn;
+    this.timeoutSeconds = this.function.timeoutSeconds;
     this.role = this.function.role;
   }
 }

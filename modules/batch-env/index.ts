@@ -6,10 +6,11 @@ import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { MinimalNetwork, MinimalNetworkProps } from '../network';
+import { FARGATE_ZONE_IDS, MinimalNetwork, MinimalNetworkProps } from '../network';
+import { AWS_LIMITS } from '../shared/limits';
 import { JOB_QUEUE_TAG } from '../../contract';
 import { IGrantable, PolicyStatement, ServiceRole } from '../shared/iam';
-import { assertLiteral, assertLogRetention, assertProp, fitName, iamName, isLiteral, physicalName, regionOf } from '../shared/naming';
+import { assertLiteral, assertLogRetention, assertProp, fitName, iamName, isLiteral, physicalName, providerRegion, regionOf } from '../shared/naming';
 
 /** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
 export type ComputeType = 'FARGATE' | 'FARGATE_SPOT' | 'EC2' | 'SPOT';
@@ -20,6 +21,10 @@ export interface IJobTarget {
   readonly jobQueue: string;
   /** Job definition name: SubmitJob takes its latest active revision. */
   readonly jobDefinition: string;
+  /** Batch's per-attempt timeout of the job definition, when it was created here. */
+  readonly attemptTimeoutSeconds?: number;
+  /** Where the jobs run. */
+  readonly platform?: 'FARGATE' | 'EC2';
   /** SubmitJob (and the tagging, listing and duplicate cancelling that go with it) to this queue with this definition. */
   grantSubmit(grantee: IGrantable): void;
   /** DescribeJobs and TerminateJob. */
@@ -50,7 +55,11 @@ export interface JobDefinitionSpec {
    * @default 2
    */
   readonly attempts?: number;
-  /** Per-attempt timeout in seconds (at least 60). @default 3600 */
+  /**
+   * Per-attempt timeout in seconds (at least 60): Batch ends the attempt FAILED. A route's
+   * maxRunTimeSeconds must not be longer (its deadline is TIMED_OUT).
+   * @default 86400, the orchestration's default maximum run time
+   */
   readonly timeoutSeconds?: number;
   /** Role the container's code runs as. @default - a new role with no permissions (see `jobRoles`) */
   readonly jobRoleArn?: string;
@@ -96,6 +105,8 @@ export interface BatchEnvironmentProps {
   readonly queuePriority?: number;
 }
 
+const DEFAULT_ATTEMPT_TIMEOUT_SECONDS = 86400;
+
 /** Fargate's valid memory sizes (MiB) per vCPU. */
 const FARGATE_MEMORY: Record<number, number[]> = {
   0.25: [512, 1024, 2048],
@@ -128,6 +139,7 @@ export class BatchEnvironment extends Construct {
   public readonly jobDefinitionNames: Record<string, string>;
   /** The role of each route whose job role was created here, to grant it what the job needs. */
   public readonly jobRoles: Record<string, IGrantable>;
+  private readonly attemptTimeouts: Record<string, number> = {};
   public readonly logGroupName: string;
   public readonly computeType: ComputeType;
   /** The network created when none was given. */
@@ -167,7 +179,10 @@ export class BatchEnvironment extends Construct {
     if (props.jobQueueArn !== undefined) {
       this.jobQueueArn = props.jobQueueArn;
     } else {
-      if (!existingNetwork) this.network = new MinimalNetwork(this, 'network', props.networkProps);
+      if (!existingNetwork) {
+        if (fargate) checkFargateZones(providerRegion(this), props.networkProps);
+        this.network = new MinimalNetwork(this, 'network', props.networkProps);
+      }
       const subnets = this.network?.subnetIds ?? props.subnetIds!;
       const securityGroupIds = this.network ? [this.network.securityGroupId] : props.securityGroupIds!;
       const computeEnvironment = new BatchComputeEnvironment(this, 'compute', {
@@ -283,18 +298,19 @@ export class BatchEnvironment extends Construct {
             { onReason: '*', action: 'EXIT' },
           ],
         },
-        timeout: { attemptDurationSeconds: spec.timeoutSeconds ?? 3600 },
+        timeout: { attemptDurationSeconds: spec.timeoutSeconds ?? DEFAULT_ATTEMPT_TIMEOUT_SECONDS },
       });
       this.jobDefinitionArns[spec.name] = definition.arn;
       this.jobDefinitionArnPrefixes[spec.name] = definition.arnPrefix;
       this.jobDefinitionNames[spec.name] = definitionName;
+      this.attemptTimeouts[spec.name] = spec.timeoutSeconds ?? DEFAULT_ATTEMPT_TIMEOUT_SECONDS;
     }
   }
 
   /** The queue and the job definition `name` created here, as a route's target. */
   public jobTarget(name: string): IJobTarget {
     assertProp(name in this.jobDefinitionNames, `BatchEnvironment.jobTarget: no job definition '${name}' (have ${Object.keys(this.jobDefinitionNames).join(', ') || 'none'})`);
-    return this.target(this.jobDefinitionNames[name], [name], this.jobRoles[name]);
+    return { ...this.target(this.jobDefinitionNames[name], [name], this.jobRoles[name]), attemptTimeoutSeconds: this.attemptTimeouts[name] };
   }
 
   /**
@@ -313,6 +329,7 @@ export class BatchEnvironment extends Construct {
       jobQueue: this.jobQueueArn,
       jobDefinition,
       jobRole,
+      platform: this.computeType === 'FARGATE' || this.computeType === 'FARGATE_SPOT' ? 'FARGATE' : 'EC2',
       grantSubmit: (grantee) => this.grantSubmitJob(grantee, grantKeys),
       grantMonitor: (grantee) => {
         this.grantDescribeJobs(grantee);
@@ -392,6 +409,17 @@ export class BatchEnvironment extends Construct {
   }
 }
 
+/** In a region where Fargate runs in some zones only, the created subnets must be placed in those. */
+function checkFargateZones(region: string | undefined, network: MinimalNetworkProps = {}): void {
+  const supported = region === undefined ? undefined : FARGATE_ZONE_IDS[region];
+  if (!supported || network.availabilityZones) return;
+  const ids = network.availabilityZoneIds;
+  const example = `networkProps.availabilityZoneIds: [${supported.map((z) => `'${z}'`).join(', ')}]`;
+  assertProp(ids !== undefined, `BatchEnvironment: in ${region} Fargate runs only in zones ${supported.join(', ')}, and AWS may place the created subnets elsewhere; set ${example}`);
+  const unsupported = ids!.filter((z) => !supported.includes(z));
+  assertProp(unsupported.length === 0, `BatchEnvironment: Fargate does not run in ${unsupported.join(', ')} (${region} has it in ${supported.join(', ')} only)`);
+}
+
 /** A job's size: the smallest Fargate task, or one vCPU and 2 GiB on EC2 (whole vCPUs only). */
 function jobSize(spec: JobDefinitionSpec, fargate: boolean): { vcpu: number; memory: number } {
   return fargate ? { vcpu: spec.vcpu ?? 0.25, memory: spec.memoryMiB ?? 512 } : { vcpu: spec.vcpu ?? 1, memory: spec.memoryMiB ?? 2048 };
@@ -415,8 +443,8 @@ function validateJobDefinition(spec: JobDefinitionSpec, fargate: boolean): void 
   }
   const attempts = spec.attempts ?? 2;
   assertLiteral(attempts, (v) => Number.isInteger(v) && v >= 1 && v <= 10, `${where}: attempts must be 1..10 (got ${attempts})`);
-  const timeout = spec.timeoutSeconds ?? 3600;
-  assertLiteral(timeout, (v) => v >= 60, `${where}: timeoutSeconds must be at least 60 (got ${timeout})`);
+  const timeout = spec.timeoutSeconds ?? DEFAULT_ATTEMPT_TIMEOUT_SECONDS;
+  assertLiteral(timeout, (v) => v >= AWS_LIMITS.minAttemptTimeoutSeconds, `${where}: timeoutSeconds must be at least ${AWS_LIMITS.minAttemptTimeoutSeconds} (got ${timeout})`);
   for (const key of Object.keys(spec.environment ?? {})) {
     assertProp(!key.startsWith('AWS_BATCH'), `${where}: environment variable '${key}' is reserved (AWS_BATCH*)`);
   }

@@ -217,7 +217,7 @@ export class BatchGateway extends Construct {
     const routes: Record<string, OrchestrationRoute> = {};
     for (const [name, route] of Object.entries(props.routes)) {
       if ('lambda' in route) {
-        const fn = route.lambda === 'barcode' ? (barcode ??= new BarcodeRoute(this, 'barcode', { artifacts: this.artifacts, ...common })) : route.lambda;
+        const fn = route.lambda === 'barcode' ? (barcode ??= new BarcodeRoute(this, 'barcode', { artifacts: this.artifacts, timeoutSeconds: barcodeTimeout(props.routes), ...common })) : route.lambda;
         routes[name] = { function: fn, maxRunTimeSeconds: route.maxRunTimeSeconds };
         continue;
       }
@@ -258,6 +258,11 @@ export class BatchGateway extends Construct {
     this.websocketUrl = this.notifications.websocketUrl;
     this.stateMachineArn = this.orchestration.stateMachineArn;
   }
+}
+
+/** The barcode function outlasts the longest of its routes (a Lambda route's default is 300 s). */
+function barcodeTimeout(routes: Record<string, GatewayRoute>): number {
+  return Math.max(300, ...Object.values(routes).flatMap((r) => ('lambda' in r && r.lambda === 'barcode' ? [r.maxRunTimeSeconds ?? 300] : [])));
 }
 
 /** The job definition of a route the gateway creates; Batch's attempt timeout is the route's maximum run time. */

@@ -15,11 +15,23 @@ export interface MinimalNetworkProps {
   /** @default '10.80.0.0/16' */
   readonly cidrBlock?: string;
   /**
-   * One public subnet per zone. Zone names differ between accounts, so there is no guess.
+   * One public subnet per zone, by name (`us-west-1b`). Names map to different zones in different
+   * accounts; `availabilityZoneIds` name the same zone everywhere. Not with `availabilityZoneIds`.
    * @default - two subnets in zones that AWS picks
    */
   readonly availabilityZones?: string[];
+  /** One public subnet per zone, by zone ID (`usw1-az1`). Not with `availabilityZones`. @default - two subnets in zones that AWS picks */
+  readonly availabilityZoneIds?: string[];
 }
+
+/**
+ * Regions where Fargate runs in some zones only (ECS developer guide, "Supported Regions for
+ * Amazon ECS on AWS Fargate"): a subnet AWS places elsewhere can never start a job.
+ */
+export const FARGATE_ZONE_IDS: Readonly<Record<string, readonly string[]>> = {
+  'us-west-1': ['usw1-az1', 'usw1-az3'],
+  'ap-northeast-1': ['apne1-az1', 'apne1-az2', 'apne1-az4'],
+};
 
 /**
  * A network for Fargate jobs that costs nothing while idle: public subnets behind an internet
@@ -35,7 +47,10 @@ export class MinimalNetwork extends Construct {
     super(scope, id);
     const cidr = props.cidrBlock ?? '10.80.0.0/16';
     assertLiteral(cidr, isSmallIpv4Cidr, `MinimalNetwork: cidrBlock must be an IPv4 CIDR from /16 to /24 (got '${cidr}')`);
-    const zones: (string | undefined)[] = props.availabilityZones ?? [undefined, undefined];
+    assertProp(!(props.availabilityZones && props.availabilityZoneIds), 'MinimalNetwork: give availabilityZones or availabilityZoneIds, not both');
+    const zones: { availabilityZone?: string; availabilityZoneId?: string }[] =
+      props.availabilityZones?.map((availabilityZone) => ({ availabilityZone })) ??
+      props.availabilityZoneIds?.map((availabilityZoneId) => ({ availabilityZoneId })) ?? [{}, {}];
     assertProp(zones.length >= 1 && zones.length <= 6, `MinimalNetwork: availabilityZones must list 1..6 zones (got ${zones.length})`);
     const name = physicalName(this);
 
@@ -56,7 +71,7 @@ export class MinimalNetwork extends Construct {
     this.subnetIds = zones.map((zone, i) => {
       const subnet = new Subnet(this, `public-${i}`, {
         vpcId: vpc.id,
-        availabilityZone: zone,
+        ...zone,
         // Each subnet is a sixteenth of the VPC range (a /20 of a /16).
         cidrBlock: Fn.cidrsubnet(vpc.cidrBlock, 4, i),
         mapPublicIpOnLaunch: false,

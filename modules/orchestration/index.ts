@@ -1,14 +1,16 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { Construct } from 'constructs';
-import { DEFAULT_POLLING, ENV, type PollingSchedule, ROUTE_NAME_PATTERN, type RouteState } from '../../contract';
+import { type BatchRouteState, DEFAULT_POLLING, ENV, type PollingSchedule, ROUTE_NAME_PATTERN, type RouteState } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { IArtifactsBucket } from '../artifacts';
 import { INotificationTargets } from '../notifications';
 import { IJobTarget } from '../batch-env';
 import { IGrantable, ServiceRole } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
-import { assertLogRetention, assertProp, physicalName } from '../shared/naming';
+import { AWS_LIMITS } from '../shared/limits';
+import { assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
+import { validateBatchRouteLimits } from './limits';
 import { grantStartExecution, IStateMachine } from '../shared/state-machine';
 import { buildDefinition } from './definition';
 
@@ -28,9 +30,11 @@ export interface BatchRoute {
   readonly polling?: Partial<PollingSchedule>;
 }
 
-/** A function that serves a Lambda route (see lambdas/generate-barcode for the contract). */
+/** A function that serves a Lambda route (contract/route.ts: what it receives and returns). */
 export interface ILambdaRouteFunction {
   readonly functionArn: string;
+  /** The function's own timeout: a route's maxRunTimeSeconds must not be longer. @default - unknown */
+  readonly timeoutSeconds?: number;
   /** Its role, to grant it the artifacts bucket. */
   readonly role?: IGrantable;
 }
@@ -219,16 +223,21 @@ function routeState(name: string, route: OrchestrationRoute, artifacts?: IArtifa
   const where = `Orchestration route '${name}'`;
   if (!('target' in route)) {
     const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 300;
-    assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 1 && maxRunTimeSeconds <= 900, `${where}: a Lambda route's maxRunTimeSeconds must be 1..900, a Lambda's limit (got ${maxRunTimeSeconds})`);
+    const limit = AWS_LIMITS.lambdaMaxTimeoutSeconds;
+    assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 1 && maxRunTimeSeconds <= limit, `${where}: a Lambda route's maxRunTimeSeconds must be 1..${limit}, a Lambda's limit (got ${maxRunTimeSeconds})`);
+    const fnTimeout = route.function.timeoutSeconds;
+    if (fnTimeout !== undefined && isLiteral(fnTimeout)) {
+      assertProp(fnTimeout >= maxRunTimeSeconds, `${where}: the function stops at its timeout of ${fnTimeout} s, before the route's maxRunTimeSeconds of ${maxRunTimeSeconds} s; give it a timeout of at least ${maxRunTimeSeconds} s`);
+    }
     return { type: 'lambda', name, functionArn: route.function.functionArn, maxRunTimeSeconds };
   }
   const polling = { ...DEFAULT_POLLING, ...(route.polling ?? {}) };
   const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 86400;
-  assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 10 && maxRunTimeSeconds <= 365 * 86400, `${where}: maxRunTimeSeconds must be a whole number from 10 seconds to one year (got ${maxRunTimeSeconds})`);
+  assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 10 && maxRunTimeSeconds <= AWS_LIMITS.standardExecutionSeconds, `${where}: maxRunTimeSeconds must be a whole number from 10 seconds to one year, a Standard execution's longest (got ${maxRunTimeSeconds})`);
   assertProp(polling.initialSeconds >= 1 && polling.initialSeconds <= polling.maxSeconds, `${where}: polling.initialSeconds must be 1..maxSeconds (got ${polling.initialSeconds}, maxSeconds ${polling.maxSeconds})`);
   assertProp(polling.multiplier >= 1 && polling.multiplier <= 10, `${where}: polling.multiplier must be 1..10 (got ${polling.multiplier})`);
   assertProp(polling.maxSeconds <= 3600, `${where}: polling.maxSeconds must be at most 3600 (got ${polling.maxSeconds})`);
-  return {
+  const state: BatchRouteState = {
     type: 'batch',
     name,
     jobQueue: route.target.jobQueue,
@@ -239,4 +248,6 @@ function routeState(name: string, route: OrchestrationRoute, artifacts?: IArtifa
     polling,
     ...(artifacts ? { artifactsBucket: artifacts.bucketName } : {}),
   };
+  validateBatchRouteLimits(where, state, route.target);
+  return state;
 }

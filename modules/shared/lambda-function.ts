@@ -46,6 +46,7 @@ export class LambdaFunction extends Construct {
   public readonly invokeArn: string;
   public readonly role: ServiceRole;
   public readonly logGroupName: string;
+  public readonly timeoutSeconds: number;
   public readonly resource: LambdaFunctionResource;
 
   constructor(scope: Construct, id: string, props: LambdaFunctionProps) {
@@ -100,6 +101,7 @@ export class LambdaFunction extends Construct {
       tracingConfig: { mode: props.tracing ? 'Active' : 'PassThrough' },
       dependsOn: [logGroup],
     });
+    this.timeoutSeconds = timeout;
     this.functionName = this.resource.functionName;
     this.functionArn = this.resource.arn;
     this.invokeArn = this.resource.invokeArn;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformStack, Token } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE, metricsNamespaceFor } from '../../contract';
@@ -53,6 +54,15 @@ export function regionOf(scope: IConstruct): string {
   const id = 'batch-gateway-region';
   const region = (stack.node.tryFindChild(id) as DataAwsRegion | undefined) ?? new DataAwsRegion(stack, id);
   return region.name;
+}
+
+/** The region the stack's default AWS provider is configured with, when it is a literal. */
+export function providerRegion(scope: IConstruct): string | undefined {
+  const provider = TerraformStack.of(scope)
+    .node.findAll()
+    .find((c): c is AwsProvider => c instanceof AwsProvider && c.alias === undefined);
+  const region = provider?.region;
+  return region !== undefined && isLiteral(region) ? region : undefined;
 }
 
 /** The CloudWatch namespace of the pipeline's own metrics for what `scope` belongs to. */

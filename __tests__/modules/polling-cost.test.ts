@@ -1,5 +1,5 @@
 import { DEFAULT_POLLING } from '../../contract';
-import { FIXED_60_SECONDS, pollingCost } from '../../scripts/lib/polling-cost';
+import { FIXED_60_SECONDS, pollingCost } from '../../modules/orchestration/polling-cost';
 
 describe('polling cost of the default schedule', () => {
   it('keeps a 1-hour job within 20 DescribeJobs calls and 70 transitions, seen within 5 minutes', () => {

@@ -3,8 +3,7 @@
  * invocation and one DescribeJobs call), state transitions, execution history events, and the
  * worst-case delay between the job ending and the status being recorded.
  */
-import type { PollingSchedule } from '../../contract';
-import { waitSecondsFor } from '../../lambdas/shared/polling';
+import { type PollingSchedule, waitSecondsFor } from '../../contract';
 
 export interface PollingCost {
   readonly polls: number;
