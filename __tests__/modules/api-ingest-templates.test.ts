@@ -155,6 +155,10 @@ describe('POST /runrequests response templates', () => {
     ['com.amazonaws.dynamodb.v20120810#ThrottlingException', 429, 'too many requests: retry with backoff'],
     ['com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 429, 'too many requests: retry with backoff'],
     ['com.amazonaws.dynamodb.v20120810#ValidationException', undefined, 'the run request could not be stored'],
+    // The service's own faults, which DynamoDB answers with a 400: never the caller's 4xx.
+    ['com.amazon.coral.service#AccessDeniedException', 503, 'the run requests table is unavailable: retry later'],
+    ['com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', 503, 'the run requests table is unavailable: retry later'],
+    ['com.amazon.coral.service#UnrecognizedClientException', 503, 'the run requests table is unavailable: retry later'],
   ])('maps a DynamoDB %s to %s without echoing its message', (type, status, message) => {
     const body = JSON.stringify({ __type: type, message: 'Table arn:aws:dynamodb:eu-west-1:111122223333:table/run-requests said no' });
 
@@ -170,6 +174,22 @@ describe('POST /runrequests response templates', () => {
     const result = renderMappingTemplate(responseTemplate('post', '503'), { body: '{"__type":"InternalServerError"}', context: context() });
 
     expect(JSON.parse(result.output).message).toMatch(/retry later/);
+  });
+});
+
+describe('GET /runrequests/{runRequestID} error templates', () => {
+  it.each([
+    ['com.amazonaws.dynamodb.v20120810#ValidationException', undefined, 'invalid run request id'],
+    ['com.amazonaws.dynamodb.v20120810#ThrottlingException', 429, 'too many requests: retry with backoff'],
+    ['com.amazon.coral.service#AccessDeniedException', 503, 'the run requests table is unavailable: retry later'],
+    ['com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', 503, 'the run requests table is unavailable: retry later'],
+  ])('maps a DynamoDB %s to %s with its own words (nothing about storing)', (type, status, message) => {
+    const body = JSON.stringify({ __type: type, message: 'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes' });
+
+    const result = renderMappingTemplate(responseTemplate('get', '400'), { body, context: context() });
+
+    expect(result.statusOverride).toBe(status);
+    expect(JSON.parse(result.output)).toEqual({ message, requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' });
   });
 });
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ApiGatewayApiKey } from '@cdktf/provider-aws/lib/api-gateway-api-key';
 import { ApiGatewayDeployment } from '@cdktf/provider-aws/lib/api-gateway-deployment';
 import { ApiGatewayGatewayResponse } from '@cdktf/provider-aws/lib/api-gateway-gateway-response';
@@ -15,13 +14,14 @@ import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
 import { ApiGatewayUsagePlan } from '@cdktf/provider-aws/lib/api-gateway-usage-plan';
 import { ApiGatewayUsagePlanKey } from '@cdktf/provider-aws/lib/api-gateway-usage-plan-key';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { Fn, ITerraformDependable, TerraformResource } from 'cdktf';
+import { Fn, IResolvable, ITerraformDependable, ref, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ServiceRole } from '../shared/iam';
 import { assertLogRetention, assertProp, iamName, physicalName } from '../shared/naming';
 import { RUN_REQUEST_BODY_SCHEMA } from './request-model';
 import { IRunRequestsTable, RunRequestsTable } from './table';
 import {
+  GET_CLIENT_ERROR_RESPONSE,
   GET_RESPONSE,
   PUT_ACCEPTED_RESPONSE,
   PUT_CLIENT_ERROR_RESPONSE,
@@ -250,20 +250,20 @@ export class ApiIngest extends Construct {
       ...this.responses('get', api.id, item.id, get, getIntegration, [
         { statusCode: '200', template: GET_RESPONSE },
         { statusCode: '404' },
-        { statusCode: '400', selectionPattern: '4\\d{2}', template: PUT_CLIENT_ERROR_RESPONSE },
+        { statusCode: '400', selectionPattern: '4\\d{2}', template: GET_CLIENT_ERROR_RESPONSE },
         { statusCode: '429' },
         { statusCode: '503', selectionPattern: '5\\d{2}', template: SERVER_ERROR_RESPONSE },
       ]),
     );
     this.routes = [`POST /${resourcePath}`, `GET /${resourcePath}/{runRequestID}`];
 
-    // A new deployment whenever what it serves changes; the old one goes after the new exists.
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify({ resourcePath, authorization, putTemplate, getTemplate, GET_RESPONSE, PUT_CLIENT_ERROR_RESPONSE, schema: RUN_REQUEST_BODY_SCHEMA, VALIDATION_ERROR_RESPONSE }))
-      .digest('hex');
+    // A new deployment whenever anything it serves changes: Terraform hashes every method,
+    // integration, response, model, validator and gateway response as a whole (each attribute,
+    // templates and the resolved table name included) when it plans. The old deployment goes
+    // after the new one exists.
     const deployment = new ApiGatewayDeployment(this, 'deployment', {
       restApiId: api.id,
-      triggers: { redeployment: fingerprint },
+      triggers: { redeployment: Fn.sha1(Fn.jsonencode(routeResources.map((r) => wholeResource(r)))) },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: routeResources,
     });
@@ -351,6 +351,11 @@ export class ApiIngest extends Construct {
     }
     return created;
   }
+}
+
+/** A reference to every attribute of a resource (`aws_x.name`), as an object Terraform can encode. */
+function wholeResource(resource: TerraformResource): IResolvable {
+  return ref(resource.fqn, TerraformStack.of(resource));
 }
 
 /** One JSON line per request in the access log. */

@@ -61,23 +61,41 @@ ${RECEIVED_AT}
 /** Success response of `POST /runrequests` (202: accepted, the job starts asynchronously). */
 export const PUT_ACCEPTED_RESPONSE = `{"runRequestID": "$context.requestId", "status": "ACCEPTED"}`;
 
-/**
- * DynamoDB 4xx on PutItem: a duplicate id is a conflict, throttling is retryable, anything else
- * is a request DynamoDB refused. The DynamoDB message is not echoed: it names internal resources.
- */
-export const PUT_CLIENT_ERROR_RESPONSE = `#set($type = "$!input.path('$.__type')")
-#if($type.contains("ConditionalCheckFailed"))
-#set($context.responseOverride.status = 409)
-{"message": "a run request with this id already exists", "requestId": "$context.requestId"}
-#elseif($type.contains("Throttling") || $type.contains("ProvisionedThroughputExceeded") || $type.contains("RequestLimitExceeded"))
-#set($context.responseOverride.status = 429)
-{"message": "too many requests: retry with backoff", "requestId": "$context.requestId"}
-#else
-{"message": "the run request could not be stored", "requestId": "$context.requestId"}
-#end`;
-
 /** DynamoDB 5xx: transient on AWS's side; the client retries. */
 export const SERVER_ERROR_RESPONSE = `{"message": "the run requests table is unavailable: retry later", "requestId": "$context.requestId"}`;
+
+const message = (text: string) => `{"message": "${text}", "requestId": "$context.requestId"}`;
+const typeIs = (...names: string[]) => names.map((n) => `$type.contains("${n}")`).join(' || ');
+
+/** Throttling is retryable: 429. */
+const THROTTLED = { when: typeIs('Throttling', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded'), status: 429, body: message('too many requests: retry with backoff') };
+/**
+ * DynamoDB answers some faults of the service's own side with a 400: the integration role may not
+ * use the table (IAM still propagating after a deploy, or a broken policy), or the table does not
+ * exist. They are not the caller's fault: 503, so that they count as 5XX (alarmed) and the caller
+ * retries.
+ */
+const SERVICE_FAULT = { when: typeIs('AccessDenied', 'ResourceNotFound', 'UnrecognizedClient', 'MissingAuthenticationToken'), status: 503, body: SERVER_ERROR_RESPONSE };
+
+/** DynamoDB's 4xx by its `__type`: each case its status and message; the DynamoDB message is never echoed (it names internal resources). */
+function clientErrorResponse(cases: { when: string; status: number; body: string }[], otherwise: string): string {
+  return [
+    `#set($type = "$!input.path('$.__type')")`,
+    ...cases.flatMap((c, i) => [`${i === 0 ? '#if' : '#elseif'}(${c.when})`, `#set($context.responseOverride.status = ${c.status})`, c.body]),
+    '#else',
+    otherwise,
+    '#end',
+  ].join('\n');
+}
+
+/** DynamoDB 4xx on PutItem: a duplicate id is a conflict; anything left is a request DynamoDB refused. */
+export const PUT_CLIENT_ERROR_RESPONSE = clientErrorResponse(
+  [{ when: typeIs('ConditionalCheckFailed'), status: 409, body: message('a run request with this id already exists') }, THROTTLED, SERVICE_FAULT],
+  message('the run request could not be stored'),
+);
+
+/** DynamoDB 4xx on GetItem: what is left is a key DynamoDB refused (an id longer than a key may be). */
+export const GET_CLIENT_ERROR_RESPONSE = clientErrorResponse([THROTTLED, SERVICE_FAULT], message('invalid run request id'));
 
 /** GetItem request for `GET /runrequests/{runRequestID}`. */
 export function getRunRequestTemplate(tableName: string): string {
