@@ -19,6 +19,9 @@ export default defineConfig({
     dev: {
       region: 'us-east-1',
       namePrefix: 'batch-gateway-dev',
+      // The account-level API Gateway logging role (REST access logs need it): one per account and
+      // region. dev sets it; set false where another stack (or the console) already did.
+      manageApiGatewayAccount: true,
       routes: {
         sample,
         // The original demo: a Code 128 PNG of parameters.text, as a link.

@@ -115,12 +115,24 @@ describe('BatchGateway options', () => {
     expect(Object.values(resourcesOf(json, 'aws_dynamodb_table')).map((t) => t.name)).toEqual(['acme-test-notifications-connections']);
   });
 
-  it('leaves monitoring and the account-level API Gateway setting out when asked', () => {
-    const { json, gateway } = synthGateway({ monitoring: false, manageApiGatewayAccount: false });
+  it('leaves monitoring out when asked', () => {
+    const { json, gateway } = synthGateway({ monitoring: false });
 
     expect(gateway.monitoring).toBeUndefined();
     expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).toEqual({});
-    expect(resourcesOf(json, 'aws_api_gateway_account')).toEqual({});
+  });
+
+  it("leaves the account-level API Gateway logging role alone unless asked (it is the account's, not the gateway's)", () => {
+    expect(resourcesOf(synthGateway().json, 'aws_api_gateway_account')).toEqual({});
+
+    const managed = synthGateway({ manageApiGatewayAccount: true }).json;
+    const account = Object.values(resourcesOf(managed, 'aws_api_gateway_account'));
+    expect(account).toHaveLength(1);
+    expect(account[0].reset_on_delete).toBe(true);
+    // Both stages wait for the setting: access logs cannot be enabled before it exists.
+    for (const stage of [...Object.values(resourcesOf(managed, 'aws_api_gateway_stage')), ...Object.values(resourcesOf(managed, 'aws_apigatewayv2_stage'))]) {
+      expect(stage.depends_on).toEqual([expect.stringMatching(/^aws_api_gateway_account\./)]);
+    }
   });
 
   it('keeps two gateways of one stack apart by their prefixes', () => {

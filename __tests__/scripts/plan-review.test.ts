@@ -71,6 +71,11 @@ describe('review of the default stack planned from scratch (real terraform plan)
     expect(review.markdown).toContain('None: no stateful resource is replaced or destroyed.');
   });
 
+  it('calls out the account-level API Gateway setting the plan creates, and what it touches beyond the stack', () => {
+    expect(review.accountLevel).toEqual([{ address: expect.stringMatching(/^aws_api_gateway_account\./), action: 'create', touches: expect.stringContaining('for the whole account and region') }]);
+    expect(review.markdown).toMatch(/### Account-level settings \(1\)\n\n- \*\*create\*\* `aws_api_gateway_account\.[^`]+`: the CloudWatch Logs role of API Gateway for the whole account and region/);
+  });
+
   it('lists the new API routes, REST paths rebuilt from the plan configuration', () => {
     expect(review.routes).toEqual({
       added: ['$connect  (API Gateway v2, auth: AWS_IAM)', '$disconnect  (API Gateway v2, auth: NONE)', 'GET /runrequests/{runRequestID}  (auth: AWS_IAM)', 'POST /runrequests  (auth: AWS_IAM)'],
@@ -86,19 +91,20 @@ describe('review of the default stack planned from scratch (real terraform plan)
   });
 
   it('says what each new role may do, read from the configuration since ARNs are known after apply', () => {
-    const ingest = review.iam.filter((i) => i.principal.name === 'batch-gateway-ingest-integration');
+    // The plan knows role names (the region comes from a data source it reads), not policy ARNs.
+    const ingest = review.iam.filter((i) => i.principal.name === 'batch-gateway-dev-ingest-integration-us-east-1');
 
     expect(ingest.map((i) => i.address.split('.')[0])).toEqual(['aws_iam_role', 'aws_iam_role_policy']);
     expect(ingest[0].trustGained).toEqual(['apigateway.amazonaws.com']);
     expect(ingest[1]).toMatchObject({ source: 'configuration', losses: [] });
     expect(ingest[1].gains).toEqual([
-      { effect: 'Allow', action: 'dynamodb:PutItem', resource: 'aws_dynamodb_table.ingest_table.arn' },
-      { effect: 'Allow', action: 'dynamodb:GetItem', resource: 'aws_dynamodb_table.ingest_table.arn' },
+      { effect: 'Allow', action: 'dynamodb:PutItem', resource: 'aws_dynamodb_table.gateway_table.arn' },
+      { effect: 'Allow', action: 'dynamodb:GetItem', resource: 'aws_dynamodb_table.gateway_table.arn' },
     ]);
     expect(review.markdown).toContain(
-      '- role `batch-gateway-ingest-integration`: create of `aws_iam_role_policy.ingest_integration-role_run-requests-policy_D5D15C8F`\n  - gains `dynamodb:GetItem`, `dynamodb:PutItem` on `aws_dynamodb_table.ingest_table.arn`',
+      '- role `batch-gateway-dev-ingest-integration-us-east-1`: create of `aws_iam_role_policy.gateway_ingest_integration-role_run-requests-policy_C770EB0D`\n  - gains `dynamodb:GetItem`, `dynamodb:PutItem` on `aws_dynamodb_table.gateway_table.arn`',
     );
-    expect(review.markdown).toContain('gains `states:StartExecution` on `aws_sfn_state_machine.orchestration_state-machine.arn`');
+    expect(review.markdown).toContain('gains `states:StartExecution` on `aws_sfn_state_machine.gateway_orchestration_state-machine.arn`');
   });
 
   it('counts the states of the new state machine from the configuration', () => {
@@ -107,11 +113,12 @@ describe('review of the default stack planned from scratch (real terraform plan)
     expect(review.stateMachines[0].states).toBeGreaterThan(10);
   });
 
-  it('groups every change under its module', () => {
-    for (const m of ['apigw-account', 'artifacts', 'batch', 'ingest', 'network', 'notifications', 'orchestration', 'trigger']) {
+  it('groups every change under its module, inside the gateway that holds them all', () => {
+    for (const m of ['apigw-account', 'artifacts', 'barcode', 'batch', 'ingest', 'monitoring', 'notifications', 'orchestration', 'table', 'trigger']) {
       expect(review.markdown).toMatch(new RegExp(`^#### ${m} \\(\\d+ create\\)$`, 'm'));
     }
-    expect(review.markdown).toContain('- create `aws_dynamodb_table.ingest_table_C581A1ED`');
+    expect(review.markdown).not.toMatch(/^#### gateway /m);
+    expect(review.markdown).toContain('- create `aws_dynamodb_table.gateway_table_B4AAD1E0`');
   });
 
   it('counts as plan-summary does', () => {

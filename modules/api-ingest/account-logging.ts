@@ -7,7 +7,8 @@ import { regionOf } from '../shared/naming';
 /**
  * The account-level (per region) API Gateway setting that names the role API Gateway uses to
  * write logs. REST API access logs cannot be enabled without it. There is one such setting per
- * account and region: create this once, not per API.
+ * account and region: it replaces whatever role another stack set, so create it once per account
+ * and region, in the stack that owns it.
  */
 export class ApiGatewayAccountLogging extends Construct {
   public readonly resource: ApiGatewayAccount;
@@ -33,6 +34,8 @@ export class ApiGatewayAccountLogging extends Construct {
     ]);
     this.resource = new ApiGatewayAccount(this, 'account', {
       cloudwatchRoleArn: role.roleArn,
+      // On destroy, clear the setting instead of leaving it pointing at the role destroyed with it.
+      resetOnDelete: true,
       // API Gateway checks the role when the setting is saved: its policy must be in place.
       dependsOn: [role.resource, ...role.policies],
     });

@@ -128,9 +128,12 @@ export interface BatchGatewayProps {
   /** Alarms and a dashboard, or `false` for none. @default - on, with the default thresholds */
   readonly monitoring?: false | { readonly alarmEmail?: string; readonly thresholds?: Partial<AlarmThresholds> };
   /**
-   * Manage the account-level API Gateway CloudWatch role (one per account and region, which REST
-   * access logs need). Only one stack of an account and region may manage it.
-   * @default true
+   * Manage the account-level API Gateway CloudWatch role, which REST access logs need: one per
+   * account and region, shared by every REST API there. Set it in exactly one stack of an account
+   * and region, unless the account already has one (another stack's, or set by hand): managing it
+   * replaces that role. Without one anywhere, the first apply stops at the stage with "CloudWatch
+   * Logs role ARN must be set in account settings".
+   * @default false
    */
   readonly manageApiGatewayAccount?: boolean;
   /** Days a finished run request stays in the table (TTL). @default 90 */
@@ -176,7 +179,7 @@ export class BatchGateway extends Construct {
     this.metricsNamespace = metricsNamespaceOf(this);
     const common = { logRetentionDays: props.logRetentionDays, tracing: props.tracing };
 
-    const accountLogging = (props.manageApiGatewayAccount ?? true) ? new ApiGatewayAccountLogging(this, 'apigw-account') : undefined;
+    const accountLogging = props.manageApiGatewayAccount ? new ApiGatewayAccountLogging(this, 'apigw-account') : undefined;
     this.table = props.existingTable ?? new RunRequestsTable(this, 'table', props.tableProps);
     this.api = new ApiIngest(this, 'ingest', {
       table: this.table,

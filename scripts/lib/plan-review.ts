@@ -168,6 +168,8 @@ export interface PlanReview {
   readonly iam: IamChange[];
   readonly stateMachines: DefinitionDiff[];
   readonly routes: { readonly added: string[]; readonly removed: string[] };
+  /** Changes to settings that hold for a whole account and region, not for this stack alone. */
+  readonly accountLevel: { readonly address: string; readonly action: ReviewAction; readonly touches: string }[];
   readonly failOn: FailOn;
   readonly failed: boolean;
   /** Why the policy failed, one line each (empty when it passed). */
@@ -200,9 +202,19 @@ export function reviewPlan(plan: unknown, options: ReviewOptions = {}): PlanRevi
   const stateMachines = changes.filter((c) => c.rc.type === 'aws_sfn_state_machine').map((c) => definitionDiff(c, config));
   const routes = routeChanges(plan, changes, config);
   const failures = policyFailures(failOn, changes, stateful);
-  const review = { counts, stateful, iam, stateMachines, routes, failOn, failed: failures.length > 0, failures };
+  const accountLevel = changes.flatMap((c) => {
+    const touches = ACCOUNT_LEVEL_TYPES[c.rc.type];
+    return touches ? [{ address: c.rc.address, action: c.action, touches }] : [];
+  });
+  const review = { counts, stateful, iam, stateMachines, routes, accountLevel, failOn, failed: failures.length > 0, failures };
   return { markdown: renderMarkdown(review, changes, options.title ?? 'Terraform plan review'), ...review };
 }
+
+/** Resources that set something for the whole account and region: what each touches. */
+const ACCOUNT_LEVEL_TYPES: Readonly<Record<string, string>> = {
+  aws_api_gateway_account:
+    'the CloudWatch Logs role of API Gateway for the whole account and region: every REST API there logs through it, and a role another stack set is replaced (on destroy the setting is reset, since reset_on_delete is on)',
+};
 
 function assertPlan(plan: unknown): asserts plan is TerraformPlanJson {
   const p = plan as Partial<TerraformPlanJson> | null;
@@ -225,12 +237,24 @@ export function moduleOf(rc: { readonly name: string; readonly module_address?: 
 
 function reviewedChanges(plan: TerraformPlanJson): Reviewed[] {
   const out: Reviewed[] = [];
-  for (const rc of plan.resource_changes ?? []) {
-    if (rc.mode !== 'managed') continue;
+  const managed = (plan.resource_changes ?? []).filter((rc) => rc.mode === 'managed');
+  const wrapper = commonTopConstruct(managed);
+  for (const rc of managed) {
     const action = REVIEW_ACTIONS[changeAction(rc.change.actions)];
-    if (action) out.push({ rc, change: rc.change, action, module: moduleOf(rc) });
+    if (action) out.push({ rc, change: rc.change, action, module: moduleOf(wrapper ? { ...rc, name: rc.name.slice(wrapper.length + 1) } : rc) });
   }
   return out;
+}
+
+/**
+ * The construct every resource of the plan sits in, when there is one (a stack holding one
+ * `BatchGateway` puts everything under `gateway_...`): grouping by it would say nothing, so the
+ * review groups by the modules inside it.
+ */
+function commonTopConstruct(changes: readonly ResourceChange[]): string | undefined {
+  const tops = new Set(changes.map((rc) => (CDKTF_NAME.test(rc.name) && rc.name.split('_').length > 2 ? rc.name.split('_')[0] : undefined)));
+  const [top] = tops;
+  return tops.size === 1 && top !== undefined ? top : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -723,6 +747,11 @@ function renderMarkdown(review: ReviewData, changes: Reviewed[], title: string):
     const why = reasonText(s.reason);
     if (why) lines.push(`  - why: ${why}`);
     lines.push(`  - loses: ${s.loses}`);
+  }
+
+  if (review.accountLevel.length > 0) {
+    lines.push('', `### Account-level settings (${review.accountLevel.length})`, '');
+    for (const a of review.accountLevel) lines.push(`- **${a.action}** ${code(a.address)}: ${a.touches}`);
   }
 
   if (review.iam.length > 0) {
