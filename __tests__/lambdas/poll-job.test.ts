@@ -303,6 +303,22 @@ describe('pollJob: a finished job', () => {
     expect(job).toMatchObject({ status: 'FAILED', reason: OOM_REASON, exitCode: 137, attempts: 2, waitSeconds: 1 });
   });
 
+  test('shows no ARN of the account to the client: Batch reasons can name roles and tasks', async () => {
+    // Prepare
+    const job = described('failed').jobs![0];
+    job.statusReason = 'Task failed to start';
+    job.attempts![job.attempts!.length - 1].container!.reason = 'CannotPullContainerError: access denied for arn:aws:iam::123456789012:role/secret-team-exec';
+    batchMock.on(DescribeJobsCommand).resolves({ jobs: [job] });
+
+    // Act
+    const polled = await pollJob(pollInput({ status: 'RUNNING', attempts: 1 }), deps());
+
+    // Assess
+    const expected = 'Task failed to start: CannotPullContainerError: access denied for <arn>';
+    expect(polled.reason).toBe(expected);
+    expect(sentUpdates()[0].values[':reason']).toBe(expected);
+  });
+
   test.each([
     [
       'Batch gives only a statusReason (cancelled before any attempt)',

@@ -114,6 +114,14 @@ describe('statusProgress', () => {
 });
 
 describe('sanitizeReason', () => {
+  it('replaces ARNs, which name the account and its resources, by <arn>', () => {
+    const reason =
+      'CannotPullContainerError: pull access denied for role arn:aws:iam::111122223333:role/team-exec, task arn:aws:ecs:eu-west-1:111122223333:task/cluster/0a1b2c3d (retry)';
+
+    expect(sanitizeReason(reason)).toBe('CannotPullContainerError: pull access denied for role <arn>, task <arn> (retry)');
+    expect(sanitizeReason('Essential container in task exited')).toBe('Essential container in task exited');
+  });
+
   test('turns runs of control characters into one space and trims the ends', () => {
     // Prepare
     const reason = '\r\nCannotPullContainerError:\n\tpull access denied\u0000\u007ffor busybox\u001b[0m\n';

@@ -1,5 +1,5 @@
 import { TerraformVariable } from 'cdktf';
-import { BatchEnvironment, BatchEnvironmentProps, JobDefinitionSpec } from '../../modules/batch-env';
+import { BatchEnvironment, BatchEnvironmentProps, ecrRepositoryArnOf, JobDefinitionSpec } from '../../modules/batch-env';
 import { ServiceRole } from '../../modules/shared/iam';
 import { readableReference } from '../../scripts/lib/plan-summary';
 import { Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
@@ -306,6 +306,32 @@ describe('BatchEnvironment options', () => {
         resources: [`${readable(json, 'aws_cloudwatch_log_group', 'batch_logs', 'arn')}:*`],
       },
     ]);
+  });
+
+  it("derives the pull grant from a job definition's private ECR image, with the repositories given", () => {
+    const given = 'arn:aws:ecr:eu-west-1:123456789012:repository/shared/base';
+    const json = synthBatch({
+      ecrRepositoryArns: [given],
+      jobDefinitions: [
+        { ...HELLO, image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/thumbnails:1.4' },
+        { ...HELLO, name: 'pinned', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/thumbnails@sha256:' + 'a'.repeat(64) },
+        { ...HELLO, name: 'public', image: 'public.ecr.aws/docker/library/busybox:1.36' },
+      ],
+    });
+    const pull = roleNamed(json, 'batch-execution').statements.find((s) => s.actions.includes('ecr:BatchGetImage'))!;
+
+    expect(pull.resources).toEqual([given, 'arn:aws:ecr:eu-west-1:111122223333:repository/team/thumbnails']);
+  });
+
+  it.each([
+    ['111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest', 'arn:aws:ecr:us-east-1:111122223333:repository/app'],
+    ['111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn/app', 'arn:aws-cn:ecr:cn-north-1:111122223333:repository/app'],
+    ['111122223333.dkr.ecr.us-gov-west-1.amazonaws.com/a/b/c:v2', 'arn:aws-us-gov:ecr:us-gov-west-1:111122223333:repository/a/b/c'],
+    ['111122223333.dkr.ecr-fips.us-east-1.amazonaws.com/app:1', 'arn:aws:ecr:us-east-1:111122223333:repository/app'],
+    ['public.ecr.aws/docker/library/busybox:1.36', undefined],
+    ['ghcr.io/acme/app:1', undefined],
+  ])('reads the repository of %s as %s', (image, arn) => {
+    expect(ecrRepositoryArnOf(image)).toBe(arn);
   });
 
   it('creates one job definition and one job role per route', () => {

@@ -688,10 +688,16 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       ]);
     });
 
-    it('fails a result without a boolean ok as InvalidRouteResult, and splits ok results from rejected input', () => {
+    it('fails a result without a boolean ok, or a rejection without a message, as InvalidRouteResult, and splits ok results from rejected input', () => {
       expect(states[STATE.routeResultPresent]).toEqual({
         Type: 'Choice',
-        Choices: [{ Not: { Variable: '$.result.ok', IsBoolean: true }, Next: STATE.invalidRouteResult }],
+        Choices: [
+          { Or: [{ Not: { Variable: '$.result.ok', IsPresent: true } }, { Not: { Variable: '$.result.ok', IsBoolean: true } }], Next: STATE.invalidRouteResult },
+          {
+            And: [{ Variable: '$.result.ok', BooleanEquals: false }, { Or: [{ Not: { Variable: '$.result.message', IsPresent: true } }, { Not: { Variable: '$.result.message', IsString: true } }] }],
+            Next: STATE.invalidRouteResult,
+          },
+        ],
         Default: STATE.routeResult,
       });
       expect(states[STATE.invalidRouteResult]).toEqual({ Type: 'Pass', Result: { Error: 'InvalidRouteResult' }, ResultPath: '$.error', Next: STATE.recordFailure });
@@ -702,11 +708,16 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       });
     });
 
-    it('records a route success and hands its url to the client', () => {
+    it('records a route success and hands its url, when it has one, to the client', () => {
       expect(states[STATE.recordRouteSuccess]).toMatchObject({
         Parameters: { 'runRequestID.$': '$.runRequestID', status: 'SUCCEEDED' },
         ResultPath: '$.outcome',
-        Next: STATE.routeSucceededOutcome,
+        Next: STATE.routeLink,
+      });
+      expect(states[STATE.routeLink]).toEqual({
+        Type: 'Choice',
+        Choices: [{ And: [{ Variable: '$.result.url', IsPresent: true }, { Variable: '$.result.url', IsString: true }], Next: STATE.routeSucceededOutcome }],
+        Default: STATE.routeSucceededWithoutLinkOutcome,
       });
       expect(states[STATE.routeSucceededOutcome]).toEqual({
         Type: 'Pass',
@@ -1035,7 +1046,7 @@ describe('Orchestration options', () => {
 
     it('goes from every outcome straight to Finish, and reaches every state', () => {
       const outcomes = Object.entries(states).filter(([, s]) => s.ResultPath === '$.notification');
-      expect(outcomes).toHaveLength(7);
+      expect(outcomes).toHaveLength(8);
       for (const [name, outcome] of outcomes) expect({ name, Next: outcome.Next }).toEqual({ name, Next: STATE.finish });
       expect([...reachableStates(definition)].sort()).toEqual(Object.keys(states).sort());
     });

@@ -180,3 +180,35 @@ describe('failures, alerted and notified', () => {
     expect(JSON.stringify(message)).not.toContain('/var/task');
   });
 });
+
+describe('a Lambda route whose function returns less than its contract promises', () => {
+  /** The barcode route's Task, answered by a function that returns `result` instead of rendering. */
+  async function runWithResult(result: unknown) {
+    const id = randomUUID();
+    const clientId = `client-${id.slice(0, 8)}`;
+    await putConnection(table.client, { connectionId: `c-${id}`, clientId, callerIdentity: CALLER });
+    const input = await putAcceptedRequest(table.client, { callerIdentity: CALLER, runRequestID: id, processname: 'barcode', clientId, parameters: { text: 'A' } });
+    const outcome = await execute(definition, bundleOfTask, { ...handlers, 'generate-barcode': async () => result }, clock, input);
+    return { ...outcome, item: await readItem(table.client, id), messages: delivery.messages.get(`c-${id}`) ?? [] };
+  }
+
+  it('SUCCEEDS on {ok: true} without a link, and tells the client without one', async () => {
+    const { error, item, messages } = await runWithResult({ ok: true });
+
+    expect(error).toBeUndefined();
+    expect(item.status).toBe('SUCCEEDED');
+    expect(messages).toEqual([{ runRequestID: item.runRequestID, status: 'SUCCEEDED' }]);
+  });
+
+  it.each([
+    ['{ok: false} without a message', { ok: false, code: 'X' }],
+    ['{ok: false} with a message that is not a string', { ok: false, code: 'X', message: 42 }],
+    ['no ok at all', { url: 'https://example.com' }],
+  ])('records %s as FAILED, InvalidRouteResult, instead of failing the execution beyond every Catch', async (_, result) => {
+    const { error, item, messages } = await runWithResult(result);
+
+    expect(error?.name).toBe('OrchestrationFailed');
+    expect(item).toMatchObject({ status: 'FAILED', reason: 'orchestration error: InvalidRouteResult' });
+    expect(messages).toEqual([{ runRequestID: item.runRequestID, status: 'FAILED', error: { code: 'ORCHESTRATION_ERROR', message: 'orchestration error: InvalidRouteResult' } }]);
+  });
+});

@@ -6,7 +6,7 @@
 import { BatchClient, DescribeJobsCommand, JobDetail, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { BATCH_JOB_STATUSES, type JobState, type PollInput, type RunRequestStatus, waitSecondsFor } from '../../contract';
 import { JobNotFoundError, surfaceAwsError } from '../shared/aws-errors';
-import { recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
+import { recordStatus, sanitizeReason, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface PollJobDeps extends StatusStoreDeps {
   readonly batch: BatchClient;
@@ -32,11 +32,11 @@ function exitCodeOf(job: JobDetail): number | undefined {
   return last?.container?.exitCode ?? job.container?.exitCode ?? undefined;
 }
 
-/** Batch's reason, with the last attempt's container reason when they differ. */
+/** Batch's reason, with the last attempt's container reason when they differ, fit for the client it reaches. */
 function reasonOf(job: JobDetail): string | undefined {
   const containerReason = job.attempts?.[job.attempts.length - 1]?.container?.reason ?? job.container?.reason;
   const parts = [job.statusReason, containerReason].filter((p): p is string => Boolean(p));
-  return parts.length ? [...new Set(parts)].join(': ') : undefined;
+  return parts.length ? sanitizeReason([...new Set(parts)].join(': ')) : undefined;
 }
 
 export async function pollJob(input: PollInput, deps: PollJobDeps): Promise<JobState> {
@@ -68,13 +68,14 @@ export async function pollJob(input: PollInput, deps: PollJobDeps): Promise<JobS
     return { ...base, status: 'TIMED_OUT', reason, waitSeconds: 1 };
   }
 
+  const reason = job.statusReason === undefined ? undefined : sanitizeReason(job.statusReason);
   if (status !== previous.status || attempts !== previous.attempts) {
-    await recordStatus({ runRequestID: input.runRequestID, status, attempt: attempts, reason: job.statusReason }, deps);
+    await recordStatus({ runRequestID: input.runRequestID, status, attempt: attempts, reason }, deps);
   }
   return {
     ...base,
     status,
-    reason: job.statusReason,
+    reason,
     waitSeconds: waitSecondsFor(previous.pollCount + 1, input.route.polling, previous.deadlineEpochS - nowS),
   };
 }

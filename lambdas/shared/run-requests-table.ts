@@ -75,10 +75,16 @@ export interface StatusUpdate {
 
 const MAX_REASON_LENGTH = 1024;
 
-/** A reason fit to show a client: one line of printable text, bounded. */
+/** An ARN: it names the account, and resources a client has no business knowing. */
+const ARN = /\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:[^\s"',;)]+/g;
+
+/**
+ * A reason fit to show a client: one line of printable text, ARNs replaced by `<arn>` (Batch's
+ * reasons can name the task, the cluster or the role), bounded.
+ */
 export function sanitizeReason(reason: string): string {
   // eslint-disable-next-line no-control-regex
-  const line = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const line = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(ARN, '<arn>').trim();
   if (line.length <= MAX_REASON_LENGTH) return line;
   let cut = '';
   // By code point, so a character of two UTF-16 units is never cut in half.

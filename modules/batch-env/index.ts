@@ -97,7 +97,12 @@ export interface BatchEnvironmentProps {
    * @default - true in the network created here (it has no NAT gateway), false otherwise
    */
   readonly assignPublicIp?: boolean;
-  /** ECR repositories the execution role may pull from (private images). @default - none */
+  /**
+   * ECR repositories the execution role may pull from, besides those of the job definitions' own
+   * ECR image URIs, which are derived (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>`).
+   * A repository in another account also needs a repository policy there.
+   * @default - the repositories of the ECR images only
+   */
   readonly ecrRepositoryArns?: string[];
   /** Retention of the jobs' log group. @default 30 */
   readonly logRetentionDays?: number;
@@ -232,9 +237,11 @@ export class BatchEnvironment extends Construct {
         sharedExecutionRole.addToPolicy('logs', [
           { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.arn}:*`] },
         ]);
-        if (props.ecrRepositoryArns?.length) {
+        // The repositories given, and those of the job definitions' own ECR images.
+        const repositories = [...new Set([...(props.ecrRepositoryArns ?? []), ...jobDefinitions.flatMap((spec) => ecrRepositoryArnOf(spec.image) ?? [])])];
+        if (repositories.length > 0) {
           sharedExecutionRole.addToPolicy('ecr-pull', [
-            { actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: props.ecrRepositoryArns },
+            { actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], resources: repositories },
             // GetAuthorizationToken supports no resource-level permissions.
             { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
           ]);
@@ -407,6 +414,21 @@ export class BatchEnvironment extends Construct {
     }
     return { arn: this.instanceProfileArn };
   }
+}
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9._/-]+?)(?::[\w.-]+)?(?:@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * The repository ARN of a private ECR image URI
+ * (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]`), so that its pull can be
+ * granted without being spelled out; undefined for any other image (public registries need none).
+ */
+export function ecrRepositoryArnOf(image: string): string | undefined {
+  const m = isLiteral(image) ? ECR_IMAGE.exec(image) : null;
+  if (!m) return undefined;
+  const [, account, region, china, repository] = m;
+  const partition = china ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return `arn:${partition}:ecr:${region}:${account}:repository/${repository}`;
 }
 
 /** In a region where Fargate runs in some zones only, the created subnets must be placed in those. */

@@ -116,7 +116,11 @@ export interface BatchGatewayProps {
   readonly maxVcpus?: number;
   /** EC2 and SPOT only. @default ['optimal'] */
   readonly instanceTypes?: string[];
-  /** Private ECR repositories the jobs' images come from (their execution role may pull). @default - none: public images only */
+  /**
+   * ECR repositories the jobs' execution role may pull from, besides those of the routes' ECR image
+   * URIs (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>`), which are derived.
+   * @default - the repositories of the routes' ECR images
+   */
   readonly ecrRepositoryArns?: string[];
 
   /** The artifacts bucket. @default - a private bucket whose objects expire after 1 day */

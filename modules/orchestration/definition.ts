@@ -40,7 +40,9 @@ export const STATE = {
   routeResultPresent: 'Route result present?',
   routeResult: 'Route result?',
   recordRouteSuccess: 'Record route success',
+  routeLink: 'Route result link?',
   routeSucceededOutcome: 'Route succeeded outcome',
+  routeSucceededWithoutLinkOutcome: 'Route succeeded outcome (no link)',
   rejectRouteInput: 'Reject route input',
   routeTimedOut: 'Route timed out',
   recordRouteTimeout: 'Record route timeout',
@@ -185,7 +187,14 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
     Object.assign(states, {
       [STATE.routeResultPresent]: {
         Type: 'Choice',
-        Choices: [{ Not: { Variable: '$.result.ok', IsBoolean: true }, Next: STATE.invalidRouteResult }],
+        // A Pass reading a missing path fails the execution beyond any Catch: every path read below is checked here first.
+        Choices: [
+          { Or: [{ Not: { Variable: '$.result.ok', IsPresent: true } }, { Not: { Variable: '$.result.ok', IsBoolean: true } }], Next: STATE.invalidRouteResult },
+          {
+            And: [{ Variable: '$.result.ok', BooleanEquals: false }, { Or: [{ Not: { Variable: '$.result.message', IsPresent: true } }, { Not: { Variable: '$.result.message', IsString: true } }] }],
+            Next: STATE.invalidRouteResult,
+          },
+        ],
         Default: STATE.routeResult,
       },
       [STATE.invalidRouteResult]: { Type: 'Pass', Result: { Error: ERROR_NAMES.invalidRouteResult }, ResultPath: '$.error', Next: STATE.recordFailure },
@@ -195,8 +204,14 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
         // Expected failures (bad input) come back as values with a message for the client.
         Default: STATE.rejectRouteInput,
       },
-      [STATE.recordRouteSuccess]: recordStatus(STATE.routeSucceededOutcome, { status: 'SUCCEEDED' }),
+      [STATE.recordRouteSuccess]: recordStatus(STATE.routeLink, { status: 'SUCCEEDED' }),
+      [STATE.routeLink]: {
+        Type: 'Choice',
+        Choices: [{ And: [{ Variable: '$.result.url', IsPresent: true }, { Variable: '$.result.url', IsString: true }], Next: STATE.routeSucceededOutcome }],
+        Default: STATE.routeSucceededWithoutLinkOutcome,
+      },
       [STATE.routeSucceededOutcome]: outcome({ status: 'SUCCEEDED', 'url.$': '$.result.url' }, notifyEntry),
+      [STATE.routeSucceededWithoutLinkOutcome]: outcome({ status: 'SUCCEEDED' }, notifyEntry),
       [STATE.rejectRouteInput]: { Type: 'Pass', Parameters: { status: 'REJECTED', 'reason.$': '$.result.message' }, ResultPath: '$.outcome', Next: STATE.recordRejection },
       [STATE.routeTimedOut]: {
         Type: 'Pass',
