@@ -31,9 +31,11 @@ const ALL_LOG_GROUPS = 'arn:aws:logs:us-east-1:111122223333:log-group:*';
  * with its reason).
  */
 const KNOWN_FINDINGS: KnownFinding[] = [
-  // API Gateway's account-level logging role (modules/api-ingest/account-logging.ts) copies AWS's
-  // managed policy AmazonAPIGatewayPushToCloudWatchLogs. The stack's stages write access logs only
-  // (execution logging is OFF on both), to log groups the stack creates; these three are not used.
+  // Accepted: API Gateway's account-level logging role (modules/api-ingest/account-logging.ts) is
+  // the account's, not the gateway's: every REST API of the account and region logs through it, and
+  // an API of another stack with execution logging on needs CreateLogGroup (and AWS's managed
+  // policy AmazonAPIGatewayPushToCloudWatchLogs, which it copies, has the reads). The gateway's own
+  // stages write access logs only, to log groups the stack creates: these three are its unused part.
   {
     kind: 'unused',
     principal: ACCOUNT_LOGGING_ROLE,
