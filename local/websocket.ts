@@ -188,8 +188,9 @@ function requestBodyVariable(body: string): (variable: string) => string | undef
 /** The route key a message selects: its own route, else `$default`, else none. */
 function selectRoute(expression: string, body: string, routes: Readonly<Record<string, MockRouteConfig>>): string | undefined {
   const key = evaluateSelection(expression, requestBodyVariable(body));
-  if (routes[key]) return key;
-  return routes.$default ? '$default' : undefined;
+  // Own keys only: a message naming `constructor` or `__proto__` selects no route.
+  if (Object.hasOwn(routes, key)) return key;
+  return Object.hasOwn(routes, '$default') ? '$default' : undefined;
 }
 
 /**
@@ -222,7 +223,7 @@ function answerMock(route: MockRouteConfig, body: string, context: Record<string
 /** The template a selection expression picks, or the `$default` one. */
 function selectTemplate(templates: Readonly<Record<string, string>>, expression: string | undefined, read: (variable: string) => string | undefined, what: string): string {
   const key = expression === undefined ? '$default' : evaluateSelection(expression, read);
-  const template = templates[key] ?? templates.$default;
+  const template = Object.hasOwn(templates, key) ? templates[key] : templates.$default;
   if (template === undefined) throw new Error(`${what} template: none for key ${JSON.stringify(key)} and no $default (local mode does not pass bodies through)`);
   return template;
 }

@@ -323,6 +323,7 @@ describe('client messages', () => {
     ['another action', JSON.stringify({ action: 'subscribe' })],
     ['a message without action', JSON.stringify({ ping: true })],
     ['a message that is not JSON', 'ping'],
+    ['an action named after an object property', JSON.stringify({ action: 'constructor' })],
   ])('%s is answered by the $default route with an error naming the ping', async (_what, message) => {
     // Prepare
     const { socket, messages } = await connect('?clientId=a');
