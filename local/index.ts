@@ -6,8 +6,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
-import { functionReferencedBy, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
 import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
 import { bundleInvoker } from './lambdas';
@@ -18,6 +19,7 @@ import { startLocalStepFunctions } from './sfn';
 import { LocalStream } from './stream';
 import { consoleLog, LambdaHandler, LocalLog, LocalService } from './types';
 import { startLocalWebSocket } from './websocket';
+import { websocketApiFromConfig } from './websocket-config';
 import { startFront } from './front';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,6 +44,8 @@ export interface LocalModeOptions {
   readonly log?: LocalLog;
   /** Lambda log level (Powertools). @default 'WARN' */
   readonly lambdaLogLevel?: string;
+  /** The WebSocket API's limits, shorter for tests. @default - API Gateway's: 10 minutes idle, 2 hours at most */
+  readonly websocketLimits?: { readonly idleTimeoutMs?: number; readonly maxConnectionMs?: number };
 }
 
 export interface LocalMode {
@@ -89,22 +93,18 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     });
     services.push(batch);
 
-    const stage = Object.values(config.resource.aws_apigatewayv2_stage ?? {})[0]?.name ?? 'v1';
     const invokeBundle = bundleInvoker(options.root);
     const invoke = (fn: { bundle: string; functionName: string; timeoutSeconds: number }): LambdaHandler => invokeBundle(fn.bundle, fn.functionName, fn.timeoutSeconds);
-    const routeFunction = (routeKey: string) => {
-      const route = Object.values(config.resource.aws_apigatewayv2_route ?? {}).find((r) => r.route_key === routeKey);
-      const integrationId = /integrations\/\$\{aws_apigatewayv2_integration\.([^.}]+)\.id\}/.exec(route?.target ?? '')?.[1];
-      const integration = integrationId ? config.resource.aws_apigatewayv2_integration?.[integrationId] : undefined;
-      const fn = integration ? functionReferencedBy(config, integration.integration_uri) : undefined;
-      if (!fn) throw new Error(`local mode: no function serves the WebSocket route ${routeKey}`);
-      return fn;
-    };
+    const websocketApi = websocketApiFromConfig(config);
     const ws = await startLocalWebSocket({
-      stage,
+      stage: websocketApi.stage,
       identity: { userArn: LOCAL_IDENTITY, sourceIp: '127.0.0.1' },
-      onConnect: (event) => invoke(routeFunction('$connect'))(event),
-      onDisconnect: (event) => invoke(routeFunction('$disconnect'))(event),
+      onConnect: invoke(websocketApi.connectFunction),
+      onDisconnect: invoke(websocketApi.disconnectFunction),
+      routeSelectionExpression: websocketApi.routeSelectionExpression,
+      messageRoutes: websocketApi.messageRoutes,
+      idleTimeoutMs: options.websocketLimits?.idleTimeoutMs,
+      maxConnectionMs: options.websocketLimits?.maxConnectionMs,
       log,
     });
     services.push(ws);
@@ -226,7 +226,14 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       port: options.port ?? 3000,
       restApi: rest.handleRequest,
       statusPageFile: path.join(options.root, 'local', 'status-page.html'),
-      pageConfig: () => ({ runRequestsUrl: `${apiStage}/${collection}`, websocketUrl: ws.websocketUrl }),
+      pageConfig: () => ({
+        runRequestsUrl: `${apiStage}/${collection}`,
+        websocketUrl: ws.websocketUrl,
+        // The page keeps its connection alive as the client protocol says, within this API's idle timeout.
+        keepaliveMessage: JSON.stringify(PING_MESSAGE),
+        keepaliveIntervalMs: String(Math.min(KEEPALIVE_INTERVAL_SECONDS * 1000, ws.limits.idleTimeoutMs / 2)),
+        terminalStatuses: TERMINAL_STATUSES.join(','),
+      }),
       controls: {
         state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending }),
         idle: () => idle(),

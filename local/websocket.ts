@@ -4,6 +4,13 @@
  * the events a Lambda proxy integration receives; the management API (`/<stage>/@connections/<id>`)
  * is what notify posts to, as @aws-sdk/client-apigatewaymanagementapi sends it (restJson1).
  *
+ * A client's message is routed by the route selection expression and answered by the route's MOCK
+ * integration as configured: its request template renders the status code, the integration
+ * response for that code renders the reply (Velocity, `local/apigw-vtl.ts`), and a two-way route
+ * sends the reply to the client. Connections end as API Gateway ends them: after the idle timeout
+ * without a message either way, and at the maximum connection duration (both configurable, so tests
+ * need not wait 10 minutes).
+ *
  * Errors of the management API carry their name in the `x-amzn-errortype` header, which the SDK
  * reads first for restJson1: a 410 with `GoneException` makes it throw `GoneException`.
  */
@@ -11,8 +18,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { WEBSOCKET_LIMITS } from '../contract';
+import { javaMatches, renderMappingTemplate } from './apigw-vtl';
 import { closeServer, listenLocally } from './listen';
 import type { LambdaHandler, LocalLog, LocalService } from './types';
+import type { MockRouteConfig } from './websocket-config';
 
 export interface LocalWebSocketOptions {
   /** @default - a free port on 127.0.0.1 */
@@ -25,6 +35,14 @@ export interface LocalWebSocketOptions {
   readonly onConnect: LambdaHandler;
   /** The `$disconnect` route: its answer is ignored, as API Gateway does. */
   readonly onDisconnect: LambdaHandler;
+  /** Selects the route of a client's message. @default '$request.body.action' */
+  readonly routeSelectionExpression?: string;
+  /** Routes for client messages, by route key (`$default` catches the rest). @default - none: every message is refused */
+  readonly messageRoutes?: Readonly<Record<string, MockRouteConfig>>;
+  /** A connection with no message either way for this long is closed. @default 600000 (API Gateway's 10 minutes) */
+  readonly idleTimeoutMs?: number;
+  /** Any connection is closed this long after it opened. @default 7200000 (API Gateway's 2 hours) */
+  readonly maxConnectionMs?: number;
   readonly log: LocalLog;
 }
 
@@ -35,6 +53,8 @@ export interface LocalWebSocket extends LocalService {
   readonly managementEndpoint: string;
   /** Ids of the open connections. */
   connections(): string[];
+  /** The limits in force. */
+  readonly limits: { readonly idleTimeoutMs: number; readonly maxConnectionMs: number };
 }
 
 /** API Gateway's limit on one message (PostToConnection's Data). */
@@ -50,7 +70,18 @@ interface Connection {
   lastActiveAt: number;
   readonly sourceIp: string;
   readonly userAgent: string | null;
+  /** Closes the connection when it has been idle too long; restarted by every message. */
+  idleTimer?: NodeJS.Timeout;
+  /** Closes the connection at the maximum duration. */
+  maxTimer?: NodeJS.Timeout;
 }
+
+/**
+ * The close code API Gateway's own disconnects (idle timeout, maximum duration) carry is not
+ * documented; 1001 Going Away is what a server going away sends (RFC 6455, 7.4.1). A client must
+ * reconnect whatever the code.
+ */
+const GOING_AWAY = 1001;
 
 /**
  * An id shaped like API Gateway's connection and request ids ('L0SM9cOFvHcCIhw='): 15
@@ -125,12 +156,91 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/**
+ * Evaluates a selection expression: `$request.body.<path>` and `${...}` read the variables `read`
+ * knows (an unknown one reads as ""), `\$` is a literal `$` (as in `\$default`), anything else is
+ * literal text.
+ */
+function evaluateSelection(expression: string, read: (variable: string) => string | undefined): string {
+  return expression.replace(/\\\$|\$\{([^}]+)\}|\$([A-Za-z0-9_.-]+)/g, (match, braced: string | undefined, bare: string | undefined) =>
+    match === '\\$' ? '$' : (read((braced ?? bare)!) ?? ''),
+  );
+}
+
+/** `request.body.<path>` of a JSON message (a string, number or boolean), else undefined. */
+function requestBodyVariable(body: string): (variable: string) => string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  return (variable) => {
+    if (!variable.startsWith('request.body.')) return undefined;
+    const value = variable
+      .slice('request.body.'.length)
+      .split('.')
+      .reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), parsed);
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+  };
+}
+
+/** The route key a message selects: its own route, else `$default`, else none. */
+function selectRoute(expression: string, body: string, routes: Readonly<Record<string, MockRouteConfig>>): string | undefined {
+  const key = evaluateSelection(expression, requestBodyVariable(body));
+  // Own keys only: a message naming `constructor` or `__proto__` selects no route.
+  if (Object.hasOwn(routes, key)) return key;
+  return Object.hasOwn(routes, '$default') ? '$default' : undefined;
+}
+
+/**
+ * A MOCK integration's answer: the request template selected by the integration's template
+ * selection expression renders `{"statusCode": <n>}`; the integration response whose key matches
+ * that code (`/regex/`, else `$default`) renders the reply with its selected response template.
+ * Throws what API Gateway would report as an internal server error.
+ */
+function answerMock(route: MockRouteConfig, body: string, context: Record<string, unknown>): string {
+  const bodyVariable = requestBodyVariable(body);
+  const template = selectTemplate(route.requestTemplates, route.templateSelectionExpression, bodyVariable, `route ${route.routeKey}: request`);
+  const rendered = renderMappingTemplate(template, { body, context }).output;
+  let statusCode: unknown;
+  try {
+    statusCode = (JSON.parse(rendered) as { statusCode?: unknown }).statusCode;
+  } catch {
+    statusCode = undefined;
+  }
+  if (typeof statusCode !== 'number') throw new Error(`route ${route.routeKey}: a MOCK request template must render {"statusCode": <number>} (rendered ${JSON.stringify(rendered)})`);
+  const status = String(statusCode);
+  const response =
+    route.integrationResponses.find((r) => /^\/.*\/$/.test(r.key) && javaMatches(status, r.key.slice(1, -1))) ?? route.integrationResponses.find((r) => r.key === '$default');
+  if (!response) throw new Error(`route ${route.routeKey}: no integration response for status ${status}`);
+  const read = (variable: string) => (variable === 'integration.response.statuscode' ? status : bodyVariable(variable));
+  const responseTemplate = selectTemplate(response.responseTemplates, response.templateSelectionExpression, read, `route ${route.routeKey}: response`);
+  // A MOCK integration has no backend body: the reply comes from the template alone.
+  return renderMappingTemplate(responseTemplate, { body: '', context }).output;
+}
+
+/** The template a selection expression picks, or the `$default` one. */
+function selectTemplate(templates: Readonly<Record<string, string>>, expression: string | undefined, read: (variable: string) => string | undefined, what: string): string {
+  const key = expression === undefined ? '$default' : evaluateSelection(expression, read);
+  const template = Object.hasOwn(templates, key) ? templates[key] : templates.$default;
+  if (template === undefined) throw new Error(`${what} template: none for key ${JSON.stringify(key)} and no $default (local mode does not pass bodies through)`);
+  return template;
+}
+
 /** Starts the WebSocket API and its management API on one port of 127.0.0.1. */
 export async function startLocalWebSocket(options: LocalWebSocketOptions): Promise<LocalWebSocket> {
   const { stage, identity, log } = options;
   if (!STAGE.test(stage)) throw new Error(`stage must be 1 to 128 characters among A-Z a-z 0-9 _ - (got '${stage}')`);
   if (!identity.userArn.startsWith('arn:')) throw new Error(`identity.userArn must be an IAM ARN (got '${identity.userArn}')`);
 
+  const routeSelectionExpression = options.routeSelectionExpression ?? '$request.body.action';
+  const messageRoutes = options.messageRoutes ?? {};
+  const idleTimeoutMs = options.idleTimeoutMs ?? WEBSOCKET_LIMITS.idleTimeoutSeconds * 1000;
+  const maxConnectionMs = options.maxConnectionMs ?? WEBSOCKET_LIMITS.maxConnectionSeconds * 1000;
+  for (const [name, ms] of [['idleTimeoutMs', idleTimeoutMs], ['maxConnectionMs', maxConnectionMs]] as const) {
+    if (!(Number.isInteger(ms) && ms > 0)) throw new Error(`${name} must be a whole number of milliseconds above 0 (got ${ms})`);
+  }
   const connections = new Map<string, Connection>();
   /** $connect and $disconnect invocations in flight: close() waits for them. */
   const pending = new Set<Promise<unknown>>();
@@ -144,7 +254,7 @@ export async function startLocalWebSocket(options: LocalWebSocketOptions): Promi
     return promise;
   }
 
-  function requestContext(routeKey: '$connect' | '$disconnect', eventType: 'CONNECT' | 'DISCONNECT', connection: Omit<Connection, 'socket' | 'lastActiveAt'>, domainName: string) {
+  function requestContext(routeKey: string, eventType: 'CONNECT' | 'DISCONNECT' | 'MESSAGE', connection: Omit<Connection, 'socket' | 'lastActiveAt'>, domainName: string) {
     const now = Date.now();
     const requestId = gatewayId();
     return {
@@ -236,17 +346,64 @@ export async function startLocalWebSocket(options: LocalWebSocketOptions): Promi
       const open: Connection = { ...connection, socket: ws, lastActiveAt: connection.connectedAt };
       connections.set(open.id, open);
       log('ws connected', { connectionId: open.id, clientId: queryStringParameters.clientId });
+      touch(open);
+      open.maxTimer = setTimeout(() => {
+        log('ws connection closed at its maximum duration', { connectionId: open.id, maxConnectionMs });
+        ws.close(GOING_AWAY, 'Going away');
+      }, maxConnectionMs).unref();
       ws.on('message', (data, isBinary) => {
-        open.lastActiveAt = Date.now();
-        // No route but $connect/$disconnect exists: API Gateway would answer with an error frame.
-        log('ws message ignored', { connectionId: open.id, bytes: Buffer.isBuffer(data) ? data.length : undefined, binary: isBinary, reason: 'no route for client messages' });
+        touch(open);
+        void track(answer(open, domainName, Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]), isBinary));
       });
       ws.on('error', (err) => log('ws socket error', { connectionId: open.id, error: err.message }));
       ws.on('close', (code, reason) => {
+        clearTimeout(open.idleTimer);
+        clearTimeout(open.maxTimer);
         connections.delete(open.id);
         void track(disconnect(open, domainName, code, reason.toString('utf8')));
       });
     });
+  }
+
+  /** A message either way: the connection is active, its idle timeout starts again. */
+  function touch(connection: Connection): void {
+    connection.lastActiveAt = Date.now();
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => {
+      log('ws connection closed idle', { connectionId: connection.id, idleTimeoutMs });
+      connection.socket.close(GOING_AWAY, 'Going away');
+    }, idleTimeoutMs).unref();
+  }
+
+  /** Routes a client's message and sends what its route answers, as API Gateway does. */
+  async function answer(connection: Connection, domainName: string, data: Buffer, isBinary: boolean): Promise<void> {
+    const body = isBinary ? '' : data.toString('utf8');
+    const requestId = gatewayId();
+    const routeKey = selectRoute(routeSelectionExpression, body, messageRoutes);
+    // API Gateway's own error frames carry the connection and request ids.
+    const error = (message: string) => JSON.stringify({ message, connectionId: connection.id, requestId });
+    let reply: string | undefined;
+    if (routeKey === undefined) {
+      // No route and no $default: API Gateway answers "Forbidden".
+      reply = error('Forbidden');
+    } else {
+      const route = messageRoutes[routeKey];
+      try {
+        const output = answerMock(route, body, {
+          ...requestContext(routeKey, 'MESSAGE', connection, domainName),
+          requestId,
+          messageId: gatewayId(),
+        });
+        reply = route.twoWay ? output : undefined;
+      } catch (err) {
+        log('ws route failed', { connectionId: connection.id, routeKey, error: (err as Error).message });
+        reply = error('Internal server error');
+      }
+    }
+    log('ws message', { connectionId: connection.id, routeKey: routeKey ?? null, bytes: data.length, replied: reply !== undefined });
+    if (reply === undefined || connection.socket.readyState !== WebSocket.OPEN) return;
+    connection.socket.send(reply, { binary: false });
+    touch(connection);
   }
 
   async function disconnect(connection: Omit<Connection, 'socket'>, domainName: string, code: number, reason: string): Promise<void> {
@@ -305,7 +462,7 @@ export async function startLocalWebSocket(options: LocalWebSocketOptions): Promi
           sendError(res, 410, 'GoneException', `connection ${id} is gone`);
           return;
         }
-        open.lastActiveAt = Date.now();
+        touch(open);
         res.writeHead(200, { 'content-length': 0, 'x-amzn-requestid': randomUUID() }).end();
         return;
       }
@@ -357,6 +514,7 @@ export async function startLocalWebSocket(options: LocalWebSocketOptions): Promi
     websocketUrl,
     managementEndpoint,
     connections: () => [...connections.keys()],
+    limits: { idleTimeoutMs, maxConnectionMs },
     async close() {
       closing = true;
       // Each open connection ends as API Gateway ends them, with $disconnect.

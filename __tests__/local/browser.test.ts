@@ -1,11 +1,13 @@
 /**
  * The status page in a real browser (Debian's Chromium, driven by playwright-core): submit a
- * request, watch its status change live, see the barcode, see an error. Screenshots are kept in
- * test-artifacts/ (ignored by git, kept by CI).
+ * request, watch its status change live, see the barcode, see an error; keep the WebSocket alive
+ * with pings, and reconnect after the connection closes without losing an outcome. The page's
+ * timers run on Playwright's fake clock where a test needs minutes to pass, or nothing to happen,
+ * at its command. Screenshots are kept in test-artifacts/ (ignored by git, kept by CI).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 import { LocalProcess, startLocalProcess } from '../helpers/local-process';
 
 const artifacts = path.join(__dirname, '..', '..', 'test-artifacts');
@@ -28,6 +30,42 @@ afterAll(async () => {
   await browser?.close();
   await local?.stop();
 });
+
+/** The local mode's log events (JSON lines on its stderr) named `event`. */
+function logEvents(event: string): Record<string, unknown>[] {
+  return local.log.flatMap((line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      return entry.event === event ? [entry] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Ids of the connections the local WebSocket API opened for `clientId`, oldest first. */
+function connectionsOf(clientId: string): string[] {
+  return logEvents('ws connected')
+    .filter((e) => e.clientId === clientId)
+    .map((e) => String(e.connectionId));
+}
+
+/** A page on the fake clock, opened on the status page, once its WebSocket is open; returns its client id. */
+async function openOnFakeClock(page: Page): Promise<string> {
+  await page.clock.install();
+  await page.goto(local.statusPageUrl);
+  await page.locator('#connection.open').waitFor({ timeout: 10_000 });
+  return (await page.locator('#client-id').textContent())!;
+}
+
+/** Waits, without a fixed sleep, until `condition` holds (polled every 50 ms, at most `timeoutMs`). */
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('status page', () => {
   it('submits a barcode request, shows its status live and the barcode', async () => {
@@ -68,6 +106,76 @@ describe('status page', () => {
     expect(await row.locator('td.error').textContent()).toMatch(/^REJECTED: parameters\.text .*'é'/);
     await page.close();
   }, 60_000);
+
+  it('pings on the keepalive interval and shows the pong', async () => {
+    // Prepare
+    const page = await browser.newPage();
+    const clientId = await openOnFakeClock(page);
+    const [connectionId] = connectionsOf(clientId);
+    const config = (await (await fetch(`${local.statusPageUrl}local/config.json`)).json()) as Record<string, string>;
+    const pingsOf = () => logEvents('ws message').filter((e) => e.connectionId === connectionId && e.routeKey === 'ping');
+    expect(Number(config.keepaliveIntervalMs)).toBe(300_000);
+    expect(pingsOf()).toHaveLength(0);
+
+    // Act: the keepalive interval passes on the page's clock.
+    await page.clock.runFor(Number(config.keepaliveIntervalMs));
+    await page.locator('#keepalive').filter({ hasText: /^pong at / }).waitFor({ timeout: 10_000 });
+
+    // Assess: one ping, routed and answered by the local WebSocket API, on the same connection.
+    expect(pingsOf()).toEqual([expect.objectContaining({ replied: true, bytes: config.keepaliveMessage.length })]);
+    expect(connectionsOf(clientId)).toEqual([connectionId]);
+    await page.close();
+  }, 60_000);
+
+  it('reconnects after the server closes the connection, GETs what it awaits, and hears the next run', async () => {
+    // Prepare: no status polling, so only the reconnect's own GET can tell the page how a run ended.
+    const page = await browser.newPage();
+    await page.route('**/local/config.json', async (route) => {
+      const config = (await (await route.fetch()).json()) as Record<string, string>;
+      await route.fulfill({ json: { ...config, statusPollMs: String(3_600_000) } });
+    });
+    const clientId = await openOnFakeClock(page);
+    const [firstConnection] = connectionsOf(clientId);
+    // Nothing on the page's clock runs until the test says so: the reconnect waits for the run to end.
+    await page.clock.pauseAt(Date.now() + 1000);
+
+    // Act 1: the server closes the connection (as API Gateway does at 2 hours); a run ends meanwhile.
+    const managementUrl = `${local.websocketUrl.replace(/^ws:/, 'http:')}/@connections/${encodeURIComponent(firstConnection)}`;
+    expect((await fetch(managementUrl, { method: 'DELETE' })).status).toBe(204);
+    await page.locator('#connection.closed').filter({ hasText: /reconnecting in 1 s/ }).waitFor({ timeout: 10_000 });
+    await page.selectOption('#processname', 'barcode');
+    await page.fill('#text', 'WHILE-AWAY');
+    await page.click('#submit');
+    const first = page.locator('#requests tr').first();
+    await first.locator('[data-testid="status"]').filter({ hasText: 'ACCEPTED' }).waitFor({ timeout: 10_000 });
+    const runRequestID = (await first.getAttribute('id'))!.replace(/^rr-/, '');
+    await until(async () => ((await (await fetch(`${local.runRequestsUrl}/${runRequestID}`)).json()) as { status: string }).status === 'SUCCEEDED', 'the run to succeed');
+    const statusWhileAway = await first.locator('[data-testid="status"]').textContent();
+
+    // Act 2: the reconnect's backoff (at most 1 s the first time) passes.
+    await page.clock.runFor(1000);
+    await page.locator('#connection.open').waitFor({ timeout: 10_000 });
+    await first.locator('[data-testid="status"]').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 10_000 });
+
+    // Assess 1: a new connection, and the outcome the page missed, from its GET.
+    expect(statusWhileAway).toBe('ACCEPTED');
+    const connections = connectionsOf(clientId);
+    expect(connections).toHaveLength(2);
+    expect(connections[1]).not.toBe(firstConnection);
+    expect(await first.locator('td').last().textContent()).toMatch(/^no result link received/);
+
+    // Act 3: another run, heard over the new connection (the only way its link can arrive).
+    await page.fill('#text', 'AFTER-RECONNECT');
+    await page.click('#submit');
+    const second = page.locator('#requests tr').first();
+    await second.locator('[data-testid="status"]').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(artifacts, 'status-page-reconnected.png'), fullPage: true });
+
+    // Assess 2
+    expect(await second.getAttribute('id')).not.toBe(`rr-${runRequestID}`);
+    expect(await second.locator('a.result-link').getAttribute('href')).toContain('/barcode.png');
+    await page.close();
+  }, 90_000);
 
   it('shows the API\'s validation error for a request it refuses', async () => {
     const page = await browser.newPage();

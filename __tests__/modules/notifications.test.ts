@@ -1,4 +1,5 @@
 import { TerraformStack, TerraformVariable } from 'cdktf';
+import { PONG_REPLY, UNKNOWN_ACTION_REPLY } from '../../contract';
 import { managementEndpointFrom } from '../../lambdas/notify/core';
 import { RunRequestsTable } from '../../modules/api-ingest/table';
 import { ApiGatewayAccountLogging } from '../../modules/api-ingest/account-logging';
@@ -44,6 +45,11 @@ const ROUTES = [
   { routeKey: '$connect', slug: 'connect', bundle: 'ws-connect', authorization: 'AWS_IAM' },
   { routeKey: '$disconnect', slug: 'disconnect', bundle: 'ws-disconnect', authorization: 'NONE' },
 ] as const;
+/** The routes API Gateway answers itself (MOCK): the keepalive, and every other client message. */
+const MOCK_ROUTES = [
+  { routeKey: 'ping', slug: 'ping', reply: PONG_REPLY },
+  { routeKey: '$default', slug: 'default', reply: UNKNOWN_ACTION_REPLY },
+] as const;
 
 describe('Notifications (defaults)', () => {
   // Prepare + Act
@@ -61,9 +67,9 @@ describe('Notifications (defaults)', () => {
       expect(api).toMatchObject({ name: 'test-notifications', protocol_type: 'WEBSOCKET', route_selection_expression: '$request.body.action' });
     });
 
-    it('has exactly the $connect and $disconnect routes, with an integration each', () => {
-      expect(Object.values(resourcesOf(json, 'aws_apigatewayv2_route')).map((r) => r.route_key).sort()).toEqual(['$connect', '$disconnect']);
-      expect(Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration'))).toHaveLength(2);
+    it('has exactly the $connect, $disconnect, ping and $default routes, with an integration each', () => {
+      expect(Object.values(resourcesOf(json, 'aws_apigatewayv2_route')).map((r) => r.route_key).sort()).toEqual(['$connect', '$default', '$disconnect', 'ping']);
+      expect(Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration'))).toHaveLength(4);
     });
 
     it.each(ROUTES)('routes $routeKey ($authorization) to an AWS_PROXY integration of $bundle', ({ slug, bundle, authorization, routeKey }) => {
@@ -85,6 +91,44 @@ describe('Notifications (defaults)', () => {
       });
     });
 
+    it.each(MOCK_ROUTES)('answers $routeKey with $reply.action from a MOCK integration, two-way', ({ slug, routeKey, reply }) => {
+      // Prepare
+      const integrationId = refTo(json, 'aws_apigatewayv2_integration', `_${slug}-integration`, 'id');
+      const route = resourceNamed(json, 'aws_apigatewayv2_route', `_${slug}-route`);
+      // Assess
+      expect(route).toEqual({
+        api_id: apiId,
+        route_key: routeKey,
+        authorization_type: 'NONE',
+        target: `integrations/${integrationId}`,
+        route_response_selection_expression: '$default',
+      });
+      // The request template is MOCK's status code; `\$default` selects the template keyed `$default`.
+      expect(resourceNamed(json, 'aws_apigatewayv2_integration', `_${slug}-integration`)).toEqual({
+        api_id: apiId,
+        integration_type: 'MOCK',
+        template_selection_expression: '\\$default',
+        request_templates: { $default: '{"statusCode": 200}' },
+      });
+      expect(resourceNamed(json, 'aws_apigatewayv2_integration_response', `_${slug}-integration-response`)).toEqual({
+        api_id: apiId,
+        integration_id: integrationId,
+        integration_response_key: '$default',
+        template_selection_expression: '\\$default',
+        response_templates: { $default: JSON.stringify(reply) },
+      });
+      expect(resourceNamed(json, 'aws_apigatewayv2_route_response', `_${slug}-route-response`)).toEqual({
+        api_id: apiId,
+        route_id: refTo(json, 'aws_apigatewayv2_route', `_${slug}-route`, 'id'),
+        route_response_key: '$default',
+      });
+    });
+
+    it('answers a ping with {"action":"pong"} and anything else with an error that names the ping', () => {
+      expect(PONG_REPLY).toEqual({ action: 'pong' });
+      expect(UNKNOWN_ACTION_REPLY).toEqual({ action: 'error', message: 'unknown action: the only message a client may send is {"action":"ping"}' });
+    });
+
     it.each(ROUTES)('lets API Gateway invoke $bundle from the $routeKey route of any stage, only', ({ slug, bundle, routeKey }) => {
       expect(resourceNamed(json, 'aws_lambda_permission', `_${slug}-permission`)).toEqual({
         action: 'lambda:InvokeFunction',
@@ -95,21 +139,33 @@ describe('Notifications (defaults)', () => {
       expect(Object.keys(resourcesOf(json, 'aws_lambda_permission'))).toHaveLength(2);
     });
 
-    it('deploys after every route and integration, replacing the deployment before destroying it', () => {
+    it('deploys after every route, integration and response, replacing the deployment before destroying it', () => {
       // Prepare
-      const dependencies = [
-        ...Object.keys(resourcesOf(json, 'aws_apigatewayv2_route')).map((id) => `aws_apigatewayv2_route.${id}`),
-        ...Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration')).map((id) => `aws_apigatewayv2_integration.${id}`),
-      ];
+      const types = ['aws_apigatewayv2_route', 'aws_apigatewayv2_integration', 'aws_apigatewayv2_integration_response', 'aws_apigatewayv2_route_response'];
+      const dependencies = types.flatMap((type) => Object.keys(resourcesOf(json, type)).map((id) => `${type}.${id}`));
       // Assess
+      expect(dependencies).toHaveLength(12);
       expect(deployment.api_id).toBe(apiId);
       expect([...(deployment.depends_on as string[])].sort()).toEqual(dependencies.sort());
-      // Hashed by Terraform at apply, over every route and integration as deployed.
-      expect(deployment.triggers.redeployment).toMatch(/^\$\{sha1\(jsonencode\(\["AWS_IAM", /);
-      for (const id of [...Object.keys(resourcesOf(json, 'aws_apigatewayv2_route')), ...Object.keys(resourcesOf(json, 'aws_apigatewayv2_integration'))]) {
-        expect(deployment.triggers.redeployment).toContain(`.${id}.id`);
-      }
       expect(deployment.lifecycle).toEqual({ create_before_destroy: true });
+    });
+
+    it('redeploys when a route, an integration or a response is replaced or its template changes', () => {
+      // Prepare: hashed by Terraform at apply, over each of them as deployed.
+      const trigger = deployment.triggers.redeployment as string;
+      const attributes: Record<string, string[]> = {
+        aws_apigatewayv2_route: ['id', 'route_key', 'target', 'route_response_selection_expression'],
+        aws_apigatewayv2_integration: ['id', 'integration_type', 'integration_uri', 'template_selection_expression', 'request_templates'],
+        aws_apigatewayv2_integration_response: ['id', 'integration_response_key', 'template_selection_expression', 'response_templates'],
+        aws_apigatewayv2_route_response: ['id', 'route_response_key'],
+      };
+      // Assess
+      expect(trigger).toMatch(/^\$\{sha1\(jsonencode\(\["AWS_IAM", /);
+      for (const [type, names] of Object.entries(attributes)) {
+        for (const id of Object.keys(resourcesOf(json, type))) {
+          expect(trigger).toContain(`[${names.map((name) => `${type}.${id}.${name}`).join(', ')}]`);
+        }
+      }
     });
 
     it('serves stage v1 from that deployment', () => {
@@ -164,10 +220,10 @@ describe('Notifications (defaults)', () => {
       expect(fn(bundle).role).toBe(refTo(json, 'aws_iam_role', `${bundle}_role`, 'arn'));
     });
 
-    it('tells ws-connect the connections table and keeps connections 3600 s', () => {
+    it('tells ws-connect the connections table and keeps connections 7200 s, as long as API Gateway keeps them open', () => {
       expect(fn('ws-connect').environment.variables).toEqual({
         CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
-        CONNECTION_TTL_SECONDS: '3600',
+        CONNECTION_TTL_SECONDS: '7200',
         POWERTOOLS_SERVICE_NAME: 'ws-connect',
         POWERTOOLS_METRICS_NAMESPACE: 'batch-gateway',
       });
@@ -292,8 +348,8 @@ describe('Notifications options', () => {
   });
 
   it('keeps connections connectionTtlSeconds', () => {
-    const json = synthNotifications({ connectionTtlSeconds: 7200 });
-    expect(resourceNamed(json, 'aws_lambda_function', 'ws-connect_function').environment.variables.CONNECTION_TTL_SECONDS).toBe('7200');
+    const json = synthNotifications({ connectionTtlSeconds: 1800 });
+    expect(resourceNamed(json, 'aws_lambda_function', 'ws-connect_function').environment.variables.CONNECTION_TTL_SECONDS).toBe('1800');
   });
 
   it('sets the stage name, throttling and log retention', () => {
@@ -327,16 +383,22 @@ describe('Notifications options', () => {
 
 describe('Notifications validation', () => {
   it('rejects connectionTtlSeconds 59', () => {
-    expect(buildNotifications({ connectionTtlSeconds: 59 })).toThrow(/^Notifications: connectionTtlSeconds must be a whole number from 60 to 604800 \(got 59\)/);
+    expect(buildNotifications({ connectionTtlSeconds: 59 })).toThrow(/^Notifications: connectionTtlSeconds must be a whole number from 60 to 7200, .* \(got 59\)/);
   });
 
-  it('rejects connectionTtlSeconds 604801', () => {
-    expect(buildNotifications({ connectionTtlSeconds: 604801 })).toThrow(/connectionTtlSeconds must be a whole number from 60 to 604800 \(got 604801\)/);
+  it('rejects connectionTtlSeconds 7201, past API Gateway\'s 2-hour connection limit, and says so', () => {
+    expect(buildNotifications({ connectionTtlSeconds: 7201 })).toThrow(
+      "Notifications: connectionTtlSeconds must be a whole number from 60 to 7200, API Gateway's maximum WebSocket connection duration of 2 hours (got 7201)",
+    );
   });
 
-  it('accepts connectionTtlSeconds 60 and 604800', () => {
+  it('rejects connectionTtlSeconds 90.5', () => {
+    expect(buildNotifications({ connectionTtlSeconds: 90.5 })).toThrow(/connectionTtlSeconds must be a whole number .* \(got 90\.5\)/);
+  });
+
+  it('accepts connectionTtlSeconds 60 and 7200', () => {
     expect(buildNotifications({ connectionTtlSeconds: 60 })).not.toThrow();
-    expect(buildNotifications({ connectionTtlSeconds: 604800 })).not.toThrow();
+    expect(buildNotifications({ connectionTtlSeconds: 7200 })).not.toThrow();
   });
 
   it("rejects stageName 'a b'", () => {

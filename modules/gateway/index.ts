@@ -125,7 +125,7 @@ export interface BatchGatewayProps {
 
   /** The artifacts bucket. @default - a private bucket whose objects expire after 1 day */
   readonly artifacts?: ArtifactsBucketProps;
-  /** Seconds a WebSocket connection is remembered. @default 3600 */
+  /** Seconds a WebSocket connection is remembered, at most 7200 (API Gateway's 2-hour connection limit). @default 7200 */
   readonly connectionTtlSeconds?: number;
   /** E-mail subscribed to the topic of failed and timed-out runs. @default - none */
   readonly failureEmail?: string;

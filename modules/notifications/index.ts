@@ -1,7 +1,9 @@
 import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api';
 import { Apigatewayv2Deployment } from '@cdktf/provider-aws/lib/apigatewayv2-deployment';
 import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
+import { Apigatewayv2IntegrationResponse } from '@cdktf/provider-aws/lib/apigatewayv2-integration-response';
 import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
+import { Apigatewayv2RouteResponse } from '@cdktf/provider-aws/lib/apigatewayv2-route-response';
 import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
@@ -10,7 +12,17 @@ import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Fn, ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { CONNECTION_KEY, CONNECTION_TTL_ATTRIBUTE, CONNECTIONS_BY_CLIENT_INDEX, ENV } from '../../contract';
+import {
+  CONNECTION_KEY,
+  CONNECTION_TTL_ATTRIBUTE,
+  CONNECTIONS_BY_CLIENT_INDEX,
+  DEFAULT_CONNECTION_TTL_SECONDS,
+  ENV,
+  PING_ACTION,
+  PONG_REPLY,
+  UNKNOWN_ACTION_REPLY,
+  WEBSOCKET_LIMITS,
+} from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { IGrantable } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
@@ -29,7 +41,12 @@ export interface INotificationTargets {
 export interface NotificationsProps {
   /** The run-requests table (notify records the outcome of each notification on the item). */
   readonly runRequestsTable: IRunRequestsTable;
-  /** Seconds a connection is kept (TTL, epoch seconds). @default 3600 */
+  /**
+   * Seconds a connection record is considered live (TTL, epoch seconds), at most 7200: API Gateway
+   * closes every connection after 2 hours. A shorter TTL stops notifications to a connection older
+   * than it while the connection is still open.
+   * @default 7200 - as long as API Gateway keeps a connection open
+   */
   readonly connectionTtlSeconds?: number;
   /** @default 'v1' */
   readonly stageName?: string;
@@ -63,12 +80,17 @@ export class Notifications extends Construct implements INotificationTargets {
 
   constructor(scope: Construct, id: string, props: NotificationsProps) {
     super(scope, id);
-    const ttl = props.connectionTtlSeconds ?? 3600;
+    const ttl = props.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS;
+    const maxTtl = WEBSOCKET_LIMITS.maxConnectionSeconds;
     const stageName = props.stageName ?? 'v1';
     // Clients sign $connect with SigV4: their identity is what notify matches against the poster's.
     const authorization = 'AWS_IAM';
     const retention = props.logRetentionDays ?? 30;
-    assertLiteral(ttl, (t) => Number.isInteger(t) && t >= 60 && t <= 7 * 86400, `Notifications: connectionTtlSeconds must be a whole number from 60 to 604800 (got ${ttl})`);
+    assertLiteral(
+      ttl,
+      (t) => Number.isInteger(t) && t >= 60 && t <= maxTtl,
+      `Notifications: connectionTtlSeconds must be a whole number from 60 to ${maxTtl}, API Gateway's maximum WebSocket connection duration of 2 hours (got ${ttl})`,
+    );
     assertLiteral(stageName, (n) => /^[A-Za-z0-9_-]{1,128}$/.test(n), `Notifications: stageName must match [A-Za-z0-9_-]{1,128} (got '${stageName}')`);
     if (props.failureEmail !== undefined) {
       assertLiteral(props.failureEmail, (e) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e), `Notifications: failureEmail is not an e-mail address (got '${props.failureEmail}')`);
@@ -121,6 +143,8 @@ export class Notifications extends Construct implements INotificationTargets {
 
     const routes: Apigatewayv2Route[] = [];
     const integrations: Apigatewayv2Integration[] = [];
+    const integrationResponses: Apigatewayv2IntegrationResponse[] = [];
+    const routeResponses: Apigatewayv2RouteResponse[] = [];
     for (const [routeKey, fn, routeAuth] of [
       ['$connect', this.connectFunction, authorization],
       // Only $connect can be authorized: a connection is authenticated once, when it opens.
@@ -150,16 +174,66 @@ export class Notifications extends Construct implements INotificationTargets {
       });
     }
 
-    // A new deployment whenever the routes change; it depends on every route, so none is left out.
+    // What a client may send, answered by API Gateway itself: a MOCK integration renders the reply,
+    // no Lambda runs, so a keepalive costs one message and nothing more. `ping` answers a keepalive;
+    // `$default` (any other action, or a message that is not JSON) answers with an error naming the
+    // one message there is, rather than API Gateway's bare "Forbidden".
+    for (const [routeKey, reply] of [
+      [PING_ACTION, PONG_REPLY],
+      ['$default', UNKNOWN_ACTION_REPLY],
+    ] as const) {
+      const slug = routeKey.replace(/^\$/, '');
+      const integration = new Apigatewayv2Integration(this, `${slug}-integration`, {
+        apiId: api.id,
+        integrationType: 'MOCK',
+        // A MOCK integration answers with the status its request template renders. `\$default` is the
+        // static key `$default` (an unescaped `$` would start a variable).
+        templateSelectionExpression: MOCK_TEMPLATE_KEY,
+        requestTemplates: { $default: MOCK_REQUEST_TEMPLATE },
+      });
+      const integrationResponse = new Apigatewayv2IntegrationResponse(this, `${slug}-integration-response`, {
+        apiId: api.id,
+        integrationId: integration.id,
+        // The catch-all response a non-proxy integration needs; MOCK only ever answers 200 here.
+        integrationResponseKey: '$default',
+        templateSelectionExpression: MOCK_TEMPLATE_KEY,
+        responseTemplates: { $default: JSON.stringify(reply) },
+      });
+      const route = new Apigatewayv2Route(this, `${slug}-route`, {
+        apiId: api.id,
+        routeKey,
+        authorizationType: 'NONE',
+        target: `integrations/${integration.id}`,
+        // Two-way: with a route response, API Gateway sends the integration's output to the client.
+        routeResponseSelectionExpression: '$default',
+      });
+      const routeResponse = new Apigatewayv2RouteResponse(this, `${slug}-route-response`, { apiId: api.id, routeId: route.id, routeResponseKey: '$default' });
+      routes.push(route);
+      integrations.push(integration);
+      integrationResponses.push(integrationResponse);
+      routeResponses.push(routeResponse);
+    }
+
+    // A new deployment whenever a route, an integration or a response changes; it depends on all of
+    // them, so none is left out of it.
     const deployment = new Apigatewayv2Deployment(this, 'deployment', {
       apiId: api.id,
       description: 'batch-gateway notifications',
-      // Route and integration ids and targets are known only at apply: Terraform hashes them then.
+      // Ids and targets are known only at apply: Terraform hashes them then. Templates change in
+      // place (the id stays), so they are hashed too.
       triggers: {
-        redeployment: Fn.sha1(Fn.jsonencode([authorization, ...routes.map((r) => [r.id, r.routeKey, r.target]), ...integrations.map((i) => [i.id, i.integrationUri])])),
+        redeployment: Fn.sha1(
+          Fn.jsonencode([
+            authorization,
+            ...routes.map((r) => [r.id, r.routeKey, r.target, r.routeResponseSelectionExpression]),
+            ...integrations.map((i) => [i.id, i.integrationType, i.integrationUri, i.templateSelectionExpression, i.requestTemplates]),
+            ...integrationResponses.map((r) => [r.id, r.integrationResponseKey, r.templateSelectionExpression, r.responseTemplates]),
+            ...routeResponses.map((r) => [r.id, r.routeResponseKey]),
+          ]),
+        ),
       },
       lifecycle: { createBeforeDestroy: true },
-      dependsOn: [...routes, ...integrations],
+      dependsOn: [...routes, ...integrations, ...integrationResponses, ...routeResponses],
     });
     const accessLogs = new CloudwatchLogGroup(this, 'access-logs', { name: `/aws/apigateway/${name}/${stageName}`, retentionInDays: retention });
     const stage = new Apigatewayv2Stage(this, 'stage', {
@@ -231,6 +305,11 @@ export class Notifications extends Construct implements INotificationTargets {
     ]);
   }
 }
+
+/** A template selection expression that always selects the template keyed `$default`. */
+const MOCK_TEMPLATE_KEY = '\\$default';
+/** What API Gateway expects of a MOCK integration's request template: the status it answers with. */
+const MOCK_REQUEST_TEMPLATE = '{"statusCode": 200}';
 
 /** The region element of an ARN, as a Terraform expression (no lookup). */
 function regionOf(arn: string): string {
