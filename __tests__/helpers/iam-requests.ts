@@ -404,6 +404,8 @@ function websocketRequests(v: TerraformValues, requests: Requests): void {
     const integrationId = /^integrations\/\$\{aws_apigatewayv2_integration\.([A-Za-z0-9_-]+)\.id\}$/.exec(route.target ?? '')?.[1];
     if (!integrationId) throw new Error(`aws_apigatewayv2_route.${id}: target ${route.target} is not an integration of the stack`);
     const integration = v.resource('aws_apigatewayv2_integration', integrationId);
+    // API Gateway answers a MOCK route itself (the keepalive): no principal, no AWS request.
+    if (integration.integration_type === 'MOCK') continue;
     if (integration.integration_type !== 'AWS_PROXY' || integration.credentials_arn) throw new Error(`aws_apigatewayv2_integration.${integrationId}: only Lambda proxy integrations without credentials are modelled`);
     const functionArn = /functions\/(arn:[^/]+)\/invocations$/.exec(v.resolve(integration.integration_uri))?.[1];
     if (!functionArn) throw new Error(`aws_apigatewayv2_integration.${integrationId}: not a Lambda integration`);
