@@ -5,6 +5,7 @@
  * Secrets (AWS credentials, Terraform Cloud tokens) stay in the environment, never here.
  */
 import { z } from 'zod';
+import { COMPLETION_MODES } from '../contract';
 import type { BatchGatewayProps } from '../modules/gateway';
 import { LOG_RETENTION_DAYS } from '../modules/shared/naming';
 
@@ -22,6 +23,7 @@ const imageRoute = z.strictObject({
   jobRoleArn: arn('iam').optional(),
   maxRunTimeSeconds: z.number().int().positive().optional(),
   terminateOnTimeout: z.boolean().optional(),
+  completion: z.enum(COMPLETION_MODES).optional(),
   polling: z.strictObject({ initialSeconds: z.number().positive(), multiplier: z.number().min(1), maxSeconds: z.number().positive() }).partial().optional(),
 });
 const existingJobDefinitionRoute = z.strictObject({
@@ -29,6 +31,7 @@ const existingJobDefinitionRoute = z.strictObject({
   parameters: z.record(z.string(), z.string()).optional(),
   maxRunTimeSeconds: z.number().int().positive().optional(),
   terminateOnTimeout: z.boolean().optional(),
+  completion: imageRoute.shape.completion,
   polling: imageRoute.shape.polling,
 });
 // A configuration file can name the built-in Lambda routes; a function of your own needs a stack of your own.

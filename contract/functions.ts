@@ -5,7 +5,7 @@
  */
 
 /** One bundle per function: `lambdas/<name>/handler.ts`, built to `dist/bundles/<name>.zip`. */
-export const FUNCTION_NAMES = ['start-execution', 'submit-job', 'poll-job', 'record-status', 'ws-connect', 'ws-disconnect', 'notify', 'generate-barcode'] as const;
+export const FUNCTION_NAMES = ['start-execution', 'submit-job', 'await-job', 'poll-job', 'job-events', 'record-status', 'ws-connect', 'ws-disconnect', 'notify', 'generate-barcode'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** Environment variable names. */
@@ -44,7 +44,9 @@ const ORCHESTRATION: EnvName[] = [...COMMON, ENV.tableName, ENV.finishedRetentio
 export const FUNCTION_ENVIRONMENT: Record<FunctionName, readonly EnvName[]> = {
   'start-execution': [...COMMON, ENV.stateMachineArn],
   'submit-job': ORCHESTRATION,
+  'await-job': ORCHESTRATION,
   'poll-job': ORCHESTRATION,
+  'job-events': ORCHESTRATION,
   'record-status': ORCHESTRATION,
   'ws-connect': [...COMMON, ENV.connectionsTable, ENV.connectionTtlSeconds],
   'ws-disconnect': [...COMMON, ENV.connectionsTable],

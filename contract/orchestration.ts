@@ -27,6 +27,14 @@ export const jobStateSchema = z.object({
 });
 export type JobState = z.infer<typeof jobStateSchema>;
 
+/** What await-job receives: the token the execution waits on until the job's end is known. */
+export const awaitJobInputSchema = z.object({
+  runRequestID: nonEmpty(),
+  jobId: nonEmpty(),
+  taskToken: nonEmpty(),
+});
+export type AwaitJobInput = z.infer<typeof awaitJobInputSchema>;
+
 /** The fields of the run request every orchestration Task receives. */
 export const runRequestRefSchema = z.object({
   runRequestID: nonEmpty(),

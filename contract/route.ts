@@ -30,7 +30,31 @@ export const pollingScheduleSchema = z.object({
 });
 export type PollingSchedule = z.infer<typeof pollingScheduleSchema>;
 
+/** The schedule of a route that learns of its job's end by polling alone: finished jobs are seen within 4 minutes. */
 export const DEFAULT_POLLING: PollingSchedule = { initialSeconds: 30, multiplier: 1.5, maxSeconds: 240 };
+
+/**
+ * The safety net of a route that learns of its job's end from Batch's events: a first check
+ * after 15 minutes, then every 30, for the events that are late or lost.
+ */
+export const DEFAULT_EVENT_SAFETY_NET: PollingSchedule = { initialSeconds: 900, multiplier: 2, maxSeconds: 1800 };
+
+/**
+ * How a Batch route learns that its job ended: `events` from Batch's job state changes (within
+ * seconds), with polling on a long schedule as the safety net; or `poll` alone, for accounts
+ * that cannot use EventBridge.
+ */
+export const COMPLETION_MODES = ['events', 'poll'] as const;
+export type CompletionMode = (typeof COMPLETION_MODES)[number];
+
+/** The EventBridge events Batch emits for a job's status changes (at least once, in no guaranteed order). */
+export const BATCH_JOB_STATE_CHANGE = { source: 'aws.batch', detailType: 'Batch Job State Change' } as const;
+
+/**
+ * The statuses whose events reach job-events: the job running, and its end. The queueing
+ * statuses in between are seen by the safety-net checks, at no cost per job.
+ */
+export const JOB_EVENT_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 
 /**
  * Seconds to wait before poll number `pollCount` (0 = the first poll after submission): the
@@ -56,6 +80,8 @@ export const batchRouteSchema = z.object({
   /** From submission to the end of the run: past it the request is TIMED_OUT. */
   maxRunTimeSeconds: z.int().check(z.positive()),
   terminateOnTimeout: z._default(z.boolean(), false),
+  completion: z._default(z.enum(COMPLETION_MODES), 'events'),
+  /** When the job is checked: the whole loop with `poll`, the safety net with `events`. */
   polling: pollingScheduleSchema,
   /** Bucket the job may write its artifacts to (under `<runRequestID>/`). */
   artifactsBucket: z.optional(nonEmpty()),

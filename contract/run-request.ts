@@ -94,6 +94,12 @@ export const runRequestItemSchema = z.extend(runRequestSchema, {
   jobName: z.optional(z.string()),
   exitCode: z.optional(z.number()),
   submittedAtEpochS: z.optional(z.number()),
+  /** When the run's deadline passes (TIMED_OUT), epoch seconds. */
+  deadlineEpochS: z.optional(z.number()),
+  /** When an attempt to submit the job began: a later attempt that finds it without a jobId looks the job up. */
+  submitIntentAt: z.optional(z.string()),
+  /** The task token the execution waits on for the job's end (events completion). */
+  awaitTaskToken: z.optional(z.string()),
   [RUN_REQUEST_TTL_ATTRIBUTE]: z.optional(z.number()),
   notification: z.optional(z.enum(NOTIFICATION_OUTCOMES)),
   notifiedAt: z.optional(z.string()),

@@ -42,6 +42,11 @@ export interface LocalBatchOptions {
   readonly throttlePerSecond?: number;
   /** Time a job spends in each of SUBMITTED, RUNNABLE and STARTING. @default 200 */
   readonly statusDelayMs?: number;
+  /**
+   * Batch's job state change events: called after each status change (and for the jobs a restart
+   * failed) with the job as DescribeJobs describes it, the event's detail.
+   */
+  readonly onStateChange?: (detail: Record<string, unknown>) => void;
   readonly log: LocalLog;
 }
 
@@ -93,6 +98,8 @@ export interface LocalBatch extends LocalService {
   /** Calls that passed the throttle, by operation (`SubmitJob`, ...). */
   readonly calls: Record<string, number>;
   job(jobId: string): LocalJobRecord | undefined;
+  /** Every job, in the order submitted. */
+  jobs(): LocalJobRecord[];
   /** Resolves when no job is in flight: none waiting to start, no process running. */
   idle(): Promise<void>;
 }
@@ -287,6 +294,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   }
   // One line a job: the journal holds only each job's last state again.
   rewriteJsonLines(jobsFile, [...jobs.values()]);
+  for (const job of jobs.values()) if (job.stoppedAt === restartedAt) options.onStateChange?.(jobDetail(job) as Record<string, unknown>);
   rmSync(path.join(batchDir, 'jobs.json'), { force: true });
 
   /** Appends the job's state to the journal: on disk before any caller is told. */
@@ -299,6 +307,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
     if (statusReason !== undefined) job.statusReason = statusReason;
     log('job status changed', { jobId: job.jobId, jobName: job.jobName, status, statusReason });
     record(job);
+    options.onStateChange?.(jobDetail(job) as Record<string, unknown>);
   }
 
   function finish(job: JobRecord, status: 'SUCCEEDED' | 'FAILED', statusReason: string | undefined, attempt?: LocalAttempt): void {
@@ -652,6 +661,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       return { ...calls };
     },
     job: (jobId) => (jobs.has(jobId) ? structuredClone(jobs.get(jobId)!) : undefined),
+    jobs: () => [...jobs.values()].map((job) => structuredClone(job)),
     idle: () => (runtimes.size === 0 || closed ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
     async close() {
       if (closed) return;

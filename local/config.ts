@@ -156,6 +156,24 @@ export function matchesFilters(record: Json, filters: Json[]): boolean {
   return filters.some((f) => matches(record, f));
 }
 
+/** An EventBridge rule of the default bus and the function it delivers to. */
+export interface LocalEventRule {
+  readonly name: string;
+  /** The event pattern, its references resolved. */
+  readonly pattern: Json;
+  readonly functionId: string;
+}
+
+export function eventRulesOf(config: CdkTfJson, resolve: (value: string) => string): LocalEventRule[] {
+  return Object.entries(config.resource.aws_cloudwatch_event_target ?? {}).map(([id, target]) => {
+    const ruleId = /^\$\{aws_cloudwatch_event_rule\.([^.}]+)\.name\}$/.exec(String(target.rule))?.[1];
+    const functionId = /^\$\{aws_lambda_function\.([^.}]+)\.arn\}$/.exec(String(target.arn))?.[1];
+    const rule = ruleId ? config.resource.aws_cloudwatch_event_rule?.[ruleId] : undefined;
+    if (!rule || !functionId) throw new Error(`local mode: aws_cloudwatch_event_target.${id} must deliver a rule of the stack to a function of the stack`);
+    return { name: rule.name, pattern: JSON.parse(resolve(rule.event_pattern)) as Json, functionId };
+  });
+}
+
 export interface LocalTable {
   readonly id: string;
   readonly name: string;

@@ -6,9 +6,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, TERMINAL_STATUSES } from '../contract';
+import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
-import { functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { type EventFaults, LocalEventBus } from './events';
 import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
 import { bundleInvoker } from './lambdas';
@@ -44,6 +45,8 @@ export interface LocalModeOptions {
   readonly log?: LocalLog;
   /** Lambda log level (Powertools). @default 'WARN' */
   readonly lambdaLogLevel?: string;
+  /** Faults of EventBridge's delivery (lost, repeated, late events). @default none */
+  readonly eventFaults?: EventFaults;
   /** The WebSocket API's limits, shorter for tests. @default - API Gateway's: 10 minutes idle, 2 hours at most */
   readonly websocketLimits?: { readonly idleTimeoutMs?: number; readonly maxConnectionMs?: number };
 }
@@ -55,9 +58,11 @@ export interface LocalMode {
   readonly websocketUrl: string;
   readonly statusPageUrl: string;
   readonly stateMachineArn: string;
+  /** The local DynamoDB (the run requests, the connections). */
+  readonly dynamodbEndpoint: string;
   /** The identity every local caller has (local mode takes no credentials). */
   readonly identity: string;
-  readonly services: { readonly batch: Awaited<ReturnType<typeof startLocalBatch>>; readonly sfn: Awaited<ReturnType<typeof startLocalStepFunctions>> };
+  readonly services: { readonly batch: Awaited<ReturnType<typeof startLocalBatch>>; readonly sfn: Awaited<ReturnType<typeof startLocalStepFunctions>>; readonly events: LocalEventBus };
   /** Resolves when no stream batch, execution or job is in flight. */
   idle(): Promise<void>;
   /** Delivers the stream's last batch again (a replayed batch must start nothing twice). */
@@ -84,17 +89,28 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     await dynamo.ensureTables(tables.map((t) => ({ name: t.name, hashKey: t.hashKey, indexes: t.indexes })));
     const s3 = await startLocalS3({ dataDir: options.dataDir, log });
     services.push(s3);
+    const resolve = referenceResolver(config);
+    const functions = functionsOf(config);
+    const invokeBundle = bundleInvoker(options.root);
+    const invoke = (fn: { bundle: string; functionName: string; timeoutSeconds: number }): LambdaHandler => invokeBundle(fn.bundle, fn.functionName, fn.timeoutSeconds);
+    // EventBridge: Batch's job state changes, delivered to the rules' functions once every endpoint is set (start()).
+    const events = new LocalEventBus({
+      dataDir: options.dataDir,
+      rules: eventRulesOf(config, resolve),
+      handlerOf: (functionId) => invoke(functions.find((f) => f.id === functionId)!),
+      faults: options.eventFaults,
+      log,
+    });
+    services.push({ url: 'local-events', close: () => events.stop() });
     const batch = await startLocalBatch({
       dataDir: options.dataDir,
       jobDefinitions: jobDefinitionsOf(config),
       throttlePerSecond: options.batchThrottlePerSecond ?? 50,
       statusDelayMs: options.batchStatusDelayMs,
+      onStateChange: (detail) => events.put(BATCH_JOB_STATE_CHANGE.source, BATCH_JOB_STATE_CHANGE.detailType, detail, [String(detail.jobArn)]),
       log,
     });
     services.push(batch);
-
-    const invokeBundle = bundleInvoker(options.root);
-    const invoke = (fn: { bundle: string; functionName: string; timeoutSeconds: number }): LambdaHandler => invokeBundle(fn.bundle, fn.functionName, fn.timeoutSeconds);
     const websocketApi = websocketApiFromConfig(config);
     const ws = await startLocalWebSocket({
       stage: websocketApi.stage,
@@ -112,10 +128,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     // The state machine: its definition as synthesized, every Task bound to the bundle its Resource names.
     const [machineId, machine] = Object.entries(config.resource.aws_sfn_state_machine ?? {})[0] ?? [];
     if (!machine) throw new Error('local mode: the stack has no state machine');
-    const resolve = referenceResolver(config);
     const stateMachineArn = resolve(`\${aws_sfn_state_machine.${machineId}.arn}`);
     const definition = JSON.parse(resolve(machine.definition)) as { States: Record<string, Json> };
-    const functions = functionsOf(config);
     const functionByArn = new Map(functions.map((f) => [resolve(`\${aws_lambda_function.${f.id}.arn}`), f]));
     const waitScale = options.waitScale ?? 1;
     const waitBefore = waitsBeforeTasks(definition.States);
@@ -127,6 +141,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       // attempts at once, which never happens deployed. So these Tasks wait for their handler.
       state.TimeoutSeconds = 86400;
     }
+    // A Task that waits for a task token (a job's end, with events): see bindTokenWaits.
+    const tokenWaits = bindTokenWaits(definition.States);
     const snsDir = path.join(options.dataDir, 'sns');
     mkdirSync(snsDir, { recursive: true });
     const taskHandlers = Object.fromEntries(
@@ -134,7 +150,19 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         .filter(([, s]) => s.Type === 'Task')
         .map(([name, s]) => {
           let run: (input: unknown) => Promise<unknown>;
-          if (s.Resource === 'arn:aws:states:::sns:publish') {
+          const tokenWait = tokenWaits.get(name);
+          if (tokenWait) {
+            const fn = functionByArn.get(tokenWait.functionArn);
+            if (!fn) throw new Error(`local mode: Task '${name}' invokes ${tokenWait.functionArn}, which is not a function of the stack`);
+            const invokeFunction = invoke(fn);
+            run = async (input) => {
+              const { [STATE_INPUT]: stateInput, ...parameters } = input as Json;
+              // Invoked as lambda:invoke invokes (the Payload is the event); then the Task waits on its token.
+              await invokeFunction(parameters.Payload);
+              const timeoutSeconds = tokenWait.timeoutSecondsPath ? Number(valueAt(stateInput, tokenWait.timeoutSecondsPath)) : 86400;
+              return sfn.waitForTaskToken(parameters.Payload, timeoutSeconds * 1000 * waitScale);
+            };
+          } else if (s.Resource === 'arn:aws:states:::sns:publish') {
             run = async (input) => {
               const message = input as { TopicArn: string; Message: string };
               appendJsonLine(path.join(snsDir, 'published.jsonl'), { at: new Date().toISOString(), ...message });
@@ -147,11 +175,14 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
             run = invoke(fn);
           }
           const waitPath = waitBefore.get(name);
+          const timedOutInto = timeoutCatchPaths(definition.States, name);
           return [
             name,
             async (input: unknown) => {
               // The Wait before this Task is skipped by the interpreter and slept here, scaled.
-              if (waitPath && waitScale > 0) await sleep(Number(valueAt(input, waitPath) ?? 0) * 1000 * waitScale);
+              // Entered from a token wait that timed out (its Catch result is in the input), the time has passed there.
+              const afterTimeout = timedOutInto.some((p) => valueAt(input, p) !== undefined);
+              if (waitPath && waitScale > 0 && !afterTimeout) await sleep(Number(valueAt(input, waitPath) ?? 0) * 1000 * waitScale);
               return run(input);
             },
           ];
@@ -211,6 +242,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     // Every service is up and the bundles' endpoints are set: what the stream's log still owed
     // is delivered, and the executions a stop or a crash interrupted run again.
     stream.start();
+    events.start();
     sfn.resumeInterrupted();
     const apiStage = Object.values(config.resource.aws_api_gateway_stage ?? {})[0]?.stage_name ?? 'v1';
     const collection = Object.values(config.resource.aws_api_gateway_resource ?? {}).find((r) => !String(r.path_part).startsWith('{'))?.path_part ?? 'runrequests';
@@ -219,6 +251,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         await stream.idle();
         await sfn.idle();
         await batch.idle();
+        await events.idle();
         if (stream.pending === 0) return;
       }
     };
@@ -235,7 +268,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         terminalStatuses: TERMINAL_STATUSES.join(','),
       }),
       controls: {
-        state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending }),
+        state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending, events: events.counts }),
         idle: () => idle(),
         replayStream: () => stream.replayLastBatch(),
       },
@@ -249,8 +282,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       websocketUrl: ws.websocketUrl,
       statusPageUrl: `${front.url}/`,
       stateMachineArn,
+      dynamodbEndpoint: dynamo.endpoint,
       identity: LOCAL_IDENTITY,
-      services: { batch, sfn },
+      services: { batch, sfn, events },
       replayStream: () => stream.replayLastBatch(),
       idle,
       close: async () => {
@@ -262,6 +296,37 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     await closeAll();
     throw err;
   }
+}
+
+/** The key under which a token-waiting Task's binding receives its state input (local copy only). */
+const STATE_INPUT = 'localStateInput';
+const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/**
+ * The Tasks that invoke a function and wait for a task token, by name. aws-local-stepfunctions
+ * resolves a TimeoutSecondsPath against the input after Parameters, Step Functions against the
+ * state input: so in the local copy of the definition the binding times the wait itself (scaled
+ * as Waits are), reading the path from the state input that the copy's Parameters also pass.
+ */
+function bindTokenWaits(states: Record<string, Json>): Map<string, { functionArn: string; timeoutSecondsPath?: string }> {
+  const waits = new Map<string, { functionArn: string; timeoutSecondsPath?: string }>();
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type !== 'Task' || state.Resource !== WAIT_FOR_TASK_TOKEN) continue;
+    waits.set(name, { functionArn: state.Parameters.FunctionName, timeoutSecondsPath: state.TimeoutSecondsPath });
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = 86400;
+    state.Parameters = { ...state.Parameters, [`${STATE_INPUT}.$`]: '$' };
+  }
+  return waits;
+}
+
+/** Where the Catches of token waits that lead to `task` on their timeout put the error. */
+function timeoutCatchPaths(states: Record<string, Json>, task: string): string[] {
+  return Object.values(states)
+    .filter((s) => s.Resource === WAIT_FOR_TASK_TOKEN)
+    .flatMap((s) => (s.Catch ?? []) as Json[])
+    .filter((c) => c.Next === task && (c.ErrorEquals as string[]).includes('States.Timeout') && typeof c.ResultPath === 'string')
+    .map((c) => c.ResultPath as string);
 }
 
 /** Wait states with SecondsPath, by the Task they lead to: the Task sleeps their time, scaled. */

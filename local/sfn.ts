@@ -1,13 +1,16 @@
 /**
- * Step Functions for the local mode: an HTTP server that speaks the two operations the pipeline
- * uses (StartExecution, DescribeExecution) as the SDK v3 sends them, and runs each execution of
- * the one state machine it serves with aws-local-stepfunctions, its Tasks bound to local handlers.
+ * Step Functions for the local mode: an HTTP server that speaks the operations the pipeline uses
+ * (StartExecution, DescribeExecution, SendTaskSuccess) as the SDK v3 sends them, and runs each
+ * execution of the one state machine it serves with aws-local-stepfunctions, its Tasks bound to
+ * local handlers. A Task that waits for a task token gets one in `$$.Task.Token`; its handler
+ * waits on it (`waitForTaskToken`) until SendTaskSuccess settles it or its timeout passes.
  *
  * Protocol (awsJson1_0): `POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`, JSON in and out,
  * timestamps as epoch seconds. Errors are status 400 with `{"__type": "<ShapeName>", "message"}`:
  * the SDK reads `__type` first and throws the modelled error class of that name.
  *
- * Executions are kept in `<dataDir>/sfn/executions.json` so that a restart still refuses a name
+ * Executions are journaled in `<dataDir>/sfn/executions.jsonl` (one line per change, the file
+ * compacted at start) so that a restart still refuses a name
  * already used (Step Functions keeps closed execution names for 90 days). An execution that was
  * running when the server stopped (or its process died) is not lost: a Step Functions execution
  * does not end because a host does, so `resumeInterrupted()` runs it again from its start, with
@@ -15,10 +18,11 @@
  * idempotent (a job recorded as submitted is not submitted again; status writes only move forward).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { appendJsonLine, readJsonLines, rewriteJsonLines } from './jsonl';
 import { closeServer, listenLocally } from './listen';
 import type { LocalLog, LocalService } from './types';
 
@@ -28,7 +32,7 @@ type LocalHandlers = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>
 export interface LocalSfnOptions {
   /** @default - a free port on 127.0.0.1 */
   readonly port?: number;
-  /** Executions are persisted in `<dataDir>/sfn/executions.json` and reloaded at start. */
+  /** Executions are journaled in `<dataDir>/sfn/executions.jsonl` and reloaded at start. */
   readonly dataDir: string;
   /** The one state machine served: StartExecution for any other ARN answers StateMachineDoesNotExist. */
   readonly stateMachineArn: string;
@@ -64,7 +68,21 @@ export interface LocalExecution {
   readonly states: string[];
 }
 
+/** Step Functions' error when a task's timeout passes, which a Catch on `States.Timeout` catches. */
+export class StatesTimeoutError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'States.Timeout';
+  }
+}
+
 export interface LocalStepFunctions extends LocalService {
+  /**
+   * Waits on a task token this server issued: resolves with the output SendTaskSuccess sends,
+   * rejects with `States.Timeout` after `timeoutMs` (the token is then spent, as when the Task
+   * times out). Finds the token among the string values of `input` (the Task's effective input).
+   */
+  waitForTaskToken(input: unknown, timeoutMs: number): Promise<unknown>;
   /** The execution of that name, or undefined. */
   execution(name: string): LocalExecution | undefined;
   /** Resolves when no execution is running (including those started while waiting). */
@@ -89,8 +107,10 @@ const STATE_MACHINE_ARN = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateM
 /** Step Functions' execution name rule: 1 to 80 characters, none of whitespace, brackets, wildcards, specials or controls. */
 const INVALID_NAME_CHARACTER = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 const MAX_NAME_LENGTH = 80;
-/** Step Functions' limit on an execution's input. */
+/** Step Functions' limit on an execution's input, and on a task's output. */
 const MAX_INPUT_BYTES = 262_144;
+/** Step Functions' task tokens are at most 1024 characters. */
+const MAX_TOKEN_LENGTH = 1024;
 const STORE_VERSION = 1;
 
 /** An error the API answers with: the SDK throws the modelled error class named `type`. */
@@ -215,23 +235,75 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     Object.entries(options.taskHandlers).map(([name, handler]) => [name, async (input: unknown) => (await handler(input)) as never]),
   ) as LocalHandlers;
 
+  // Task tokens: issued when a Task reads `$$.Task.Token`, settled by SendTaskSuccess, spent by
+  // their Task's timeout. Kept in memory: an execution resumed after a restart waits afresh, on a new one.
+  const tokens = new Map<string, { settled?: unknown; spent?: boolean; wake?: (output: unknown) => void }>();
+  const issueToken = () => {
+    const token = Buffer.from(randomUUID() + randomUUID()).toString('base64url');
+    tokens.set(token, {});
+    return token;
+  };
+  const findToken = (value: unknown): string | undefined => {
+    if (typeof value === 'string') return tokens.has(value) ? value : undefined;
+    if (value && typeof value === 'object') for (const v of Object.values(value)) { const t = findToken(v); if (t) return t; }
+    return undefined;
+  };
+  const timers = new Set<NodeJS.Timeout>();
+
+  function waitForTaskToken(input: unknown, timeoutMs: number): Promise<unknown> {
+    const token = findToken(input);
+    if (!token) return Promise.reject(new Error('waitForTaskToken: the Task input holds no token this server issued (pass $$.Task.Token in its Parameters)'));
+    const entry = tokens.get(token)!;
+    if ('settled' in entry && entry.spent) return Promise.resolve(entry.settled);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        entry.spent = true;
+        delete entry.wake;
+        reject(new StatesTimeoutError(`the task token was not settled within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timers.add(timer);
+      entry.wake = (output) => {
+        clearTimeout(timer);
+        timers.delete(timer);
+        resolve(output);
+      };
+    });
+  }
+
+  function sendTaskSuccess(request: Record<string, unknown>): Record<string, unknown> {
+    const { taskToken, output } = request;
+    if (typeof taskToken !== 'string' || taskToken.length === 0 || taskToken.length > MAX_TOKEN_LENGTH) throw new SfnApiError('InvalidToken', 'Invalid Token: taskToken must be 1 to 1024 characters');
+    if (typeof output !== 'string' || Buffer.byteLength(output, 'utf8') > MAX_INPUT_BYTES) throw new SfnApiError('InvalidOutput', `Invalid Output: output must be a JSON text of at most ${MAX_INPUT_BYTES} bytes`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(output);
+    } catch {
+      throw new SfnApiError('InvalidOutput', "Invalid Output: 'output' is not valid JSON");
+    }
+    const entry = tokens.get(taskToken);
+    if (!entry) throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist: no task waits on this token');
+    if (entry.spent) throw new SfnApiError('TaskTimedOut', 'Task Timed Out: the task of this token has ended');
+    entry.spent = true;
+    entry.settled = parsed;
+    if (entry.wake) entry.wake(parsed);
+    return {};
+  }
+
   const storeDir = join(options.dataDir, 'sfn');
-  const storePath = join(storeDir, 'executions.json');
+  const storePath = join(storeDir, 'executions.jsonl');
+  /** Where an older local mode kept them all in one file (read once, then replaced by the journal). */
+  const legacyStorePath = join(storeDir, 'executions.json');
   const executions = new Map<string, LocalExecution>();
   const running = new Map<string, RunControl>();
   let started = 0;
   let closing = false;
 
-  function persist(): void {
-    const stored: StoredExecution[] = [...executions.values()].map((e) => ({
-      ...e,
-      startDate: e.startDate.toISOString(),
-      stopDate: e.stopDate?.toISOString(),
-    }));
-    // Written whole, then renamed: a crash mid-write leaves the previous file intact.
-    const tmp = `${storePath}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: STORE_VERSION, executions: stored }, null, 2));
-    renameSync(tmp, storePath);
+  const stored = (e: LocalExecution): StoredExecution => ({ ...e, startDate: e.startDate.toISOString(), stopDate: e.stopDate?.toISOString() });
+
+  /** Appends the execution's state to the journal (one line: a cost that does not grow with the executions kept). */
+  function persist(execution: LocalExecution): void {
+    appendJsonLine(storePath, stored(execution));
   }
 
   function finish(execution: LocalExecution, outcome: { output: string } | { error: string; cause: string }): void {
@@ -244,7 +316,7 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
       execution.error = outcome.error;
       execution.cause = outcome.cause;
     }
-    persist();
+    persist(execution);
     log(execution.status === 'SUCCEEDED' ? 'execution succeeded' : 'execution failed', {
       executionName: execution.name,
       runRequestID: runRequestIdOf(execution.input),
@@ -259,16 +331,20 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
   mkdirSync(storeDir, { recursive: true });
   let reloaded: StoredExecution[] = [];
   try {
-    const file = JSON.parse(readFileSync(storePath, 'utf8')) as { version?: number; executions?: StoredExecution[] };
-    if (file.version !== STORE_VERSION || !Array.isArray(file.executions)) {
-      throw new Error(`expected {"version": ${STORE_VERSION}, "executions": [...]}`);
+    const changes = readJsonLines<StoredExecution>(storePath);
+    if (changes.length === 0 && existsSync(legacyStorePath)) {
+      const file = JSON.parse(readFileSync(legacyStorePath, 'utf8')) as { version?: number; executions?: StoredExecution[] };
+      if (file.version !== STORE_VERSION || !Array.isArray(file.executions)) throw new Error(`expected {"version": ${STORE_VERSION}, "executions": [...]} in ${legacyStorePath}`);
+      reloaded = file.executions;
+    } else {
+      reloaded = [...new Map(changes.map((e) => [e.name, e])).values()];
     }
-    reloaded = file.executions;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`cannot reload the executions from ${storePath}: ${(err as Error).message} (move the file away to start afresh)`, { cause: err });
-    }
+    throw new Error(`cannot reload the executions from ${storePath}: ${(err as Error).message} (move the file away to start afresh)`, { cause: err });
   }
+  // One line an execution: the journal holds only each one's last state again.
+  rewriteJsonLines(storePath, reloaded);
+  rmSync(legacyStorePath, { force: true });
   let interrupted: LocalExecution[] = [];
   for (const stored of reloaded) {
     const execution: LocalExecution = { ...stored, startDate: new Date(stored.startDate), stopDate: stored.stopDate ? new Date(stored.stopDate) : undefined };
@@ -294,6 +370,12 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
         context: {
           Execution: { Id: execution.executionArn, Name: execution.name },
           StateMachine: { Id: stateMachineArn, Name: machineName },
+          // A new token each time a Task reads it, as each wait gets its own.
+          Task: {
+            get Token() {
+              return issueToken();
+            },
+          },
         },
       });
     } catch (err) {
@@ -348,7 +430,7 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
     const execution: LocalExecution = { name, executionArn: `${executionArnPrefix}${name}`, status: 'RUNNING', input, startDate: new Date(), states: [] };
     executions.set(name, execution);
     started++;
-    persist();
+    persist(execution);
     log('execution started', { executionName: name, runRequestID: runRequestIdOf(input), executionArn: execution.executionArn });
     run(execution);
     return { executionArn: execution.executionArn, startDate: epochSeconds(execution.startDate) };
@@ -390,6 +472,7 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
   const operations: Record<string, (request: Record<string, unknown>) => Record<string, unknown>> = {
     StartExecution: startExecution,
     DescribeExecution: describeExecution,
+    SendTaskSuccess: sendTaskSuccess,
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -430,6 +513,7 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
   return {
     url,
     execution: (name) => executions.get(name),
+    waitForTaskToken,
     idle,
     get started() {
       return started;
@@ -452,6 +536,8 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
         control.aborted = true;
         control.abortRun?.();
       }
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       await idle();
       await closeServer(server);
     },

@@ -1,8 +1,9 @@
-// Throughput simulation (part of `npm run bench`): a burst of run requests through local mode,
-// with the local Batch throttled like the real service (50 calls per second per account, shared
-// by SubmitJob and DescribeJobs). Reports how fast the API accepts, how fast jobs get submitted,
-// how much throttling the retries absorbed, and how many requests were lost (must be zero).
-import { mkdtempSync, rmSync } from 'node:fs';
+// Throughput and completion through local mode (part of `npm run bench`): a burst of run requests,
+// the local Batch throttled like the real service (50 calls per second per account, every
+// operation from one budget). Reports how fast the API accepts, how close SubmitJob gets to the
+// limit, the Batch calls each job costs, how long after a job's end its status is recorded, and
+// what was lost or submitted twice (both must be zero).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,34 +12,60 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-export async function throughput({ requests = 2000, throttle = 50, concurrency = 64 } = {}) {
+const percentile = (values, p) => {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+/** The run-requests table of a synthesized stack: the one keyed by runRequestID. */
+function runRequestsTable(stackDir) {
+  const config = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+  const table = Object.values(config.resource.aws_dynamodb_table).find((t) => t.hash_key === 'runRequestID');
+  return table.name;
+}
+
+/**
+ * `requests` run requests, `concurrency` at a time, through local mode of `stackDir` (the
+ * repository's dev stack by default). `waitScale` scales the state machine's waits (1: as
+ * deployed); `eventFaults` makes the local EventBridge lose, repeat or delay events.
+ */
+export async function throughput({ requests = 2000, throttle = 50, concurrency = 64, stackDir, waitScale = 1, eventFaults, statusDelayMs = 50 } = {}) {
   const { startLocalMode } = require(path.join(root, 'dist', 'app', 'local', 'index.js'));
   const { silentLog } = require(path.join(root, 'dist', 'app', 'local', 'types.js'));
+  const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
+  const { unmarshall } = require('@aws-sdk/util-dynamodb');
+  stackDir ??= path.join(root, 'cdktf.out', 'stacks', 'dev');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bg-throughput-'));
   const local = await startLocalMode({
     root,
     dataDir,
+    stackDir,
     port: 0,
-    // The polling schedule as deployed (first poll after 30 s): DescribeJobs shares the 50 calls per second with SubmitJob.
-    waitScale: Number(process.env.BENCH_THROUGHPUT_WAIT_SCALE ?? 1),
-    batchStatusDelayMs: 50,
+    waitScale,
+    batchStatusDelayMs: statusDelayMs,
     batchThrottlePerSecond: throttle,
+    eventFaults,
     lambdaLogLevel: 'CRITICAL',
     log: silentLog,
   });
-  const batch = local.services.batch;
+  const { batch, events } = local.services;
+  const ddb = new DynamoDBClient({ endpoint: local.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     const started = performance.now();
     let firstSubmitAt;
     let allSubmittedAt;
+    let accepted;
     const sampler = setInterval(() => {
       const submitted = batch.calls.SubmitJob ?? 0;
       if (submitted > 0 && firstSubmitAt === undefined) firstSubmitAt = performance.now();
-      if (submitted >= requests && allSubmittedAt === undefined) allSubmittedAt = performance.now();
+      // Every accepted request's job submitted (the burst's acceptance is over once `accepted` is set).
+      if (accepted !== undefined && submitted >= accepted && allSubmittedAt === undefined) allSubmittedAt = performance.now();
     }, 100);
 
     const ids = [];
     let rejected = 0;
+    const rejections = {};
     let next = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -51,20 +78,35 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
           });
           const body = await response.json();
           if (response.status === 202) ids.push(body.runRequestID);
-          else rejected++;
+          else {
+            rejected++;
+            const key = `${response.status} ${body.message ?? ''}`;
+            rejections[key] = (rejections[key] ?? 0) + 1;
+          }
         }
       }),
     );
     const acceptedAt = performance.now();
-    await Promise.race([local.idle(), new Promise((_, reject) => setTimeout(() => reject(new Error('the burst did not finish in 15 minutes')), 15 * 60_000))]);
+    accepted = ids.length;
+    await Promise.race([local.idle(), new Promise((_, reject) => setTimeout(() => reject(new Error('the burst did not finish in 20 minutes')), 20 * 60_000))]);
     const doneAt = performance.now();
     clearInterval(sampler);
 
+    // Each request's outcome, and how long after its job's end (Batch's stoppedAt) the end was recorded.
+    const TableName = runRequestsTable(stackDir);
+    const jobs = new Map(batch.jobs().map((job) => [job.jobId, job]));
     const statuses = {};
+    const completionSeconds = [];
     for (const id of ids) {
-      const item = await (await fetch(`${local.runRequestsUrl}/${id}`)).json();
+      const { Item } = await ddb.send(new GetItemCommand({ TableName, Key: { runRequestID: { S: id } }, ConsistentRead: true }));
+      const item = Item ? unmarshall(Item) : {};
       statuses[item.status] = (statuses[item.status] ?? 0) + 1;
+      const job = jobs.get(item.jobId);
+      const recorded = item.statusHistory?.find((h) => h.status === item.status);
+      if (job?.stoppedAt && recorded && (item.status === 'SUCCEEDED' || item.status === 'FAILED')) completionSeconds.push((Date.parse(recorded.at) - job.stoppedAt) / 1000);
     }
+    const byName = new Map();
+    for (const job of jobs.values()) byName.set(job.jobName, (byName.get(job.jobName) ?? 0) + 1);
     const submitSeconds = ((allSubmittedAt ?? doneAt) - (firstSubmitAt ?? started)) / 1000;
     const submitRate = (batch.calls.SubmitJob ?? 0) / submitSeconds;
     const batchCalls = Object.values(batch.calls).reduce((a, b) => a + b, 0);
@@ -72,18 +114,26 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
       requests,
       accepted: ids.length,
       rejectedAtApi: rejected,
+      rejections,
       acceptedPerSecond: ids.length / ((acceptedAt - started) / 1000),
       secondsUntilAllSubmitted: ((allSubmittedAt ?? doneAt) - started) / 1000,
       submitJobCalls: batch.calls.SubmitJob ?? 0,
       submitJobPerSecond: submitRate,
+      submitJobRatePercent: (100 * submitRate) / throttle,
+      batchCalls: { ...batch.calls },
+      batchCallsPerJob: batchCalls / Math.max(1, jobs.size),
       batchCallsPerSecondWhileDone: batchCalls / ((doneAt - (firstSubmitAt ?? started)) / 1000),
       throttleLimit: throttle,
       throttledCallsAbsorbed: batch.throttledCalls,
       secondsUntilAllFinished: (doneAt - started) / 1000,
       finalStatuses: statuses,
       lost: ids.length - (statuses.SUCCEEDED ?? 0),
+      duplicateJobs: [...byName.values()].reduce((sum, n) => sum + n - 1, 0),
+      events: { ...events.counts },
+      completion: { jobs: completionSeconds.length, p50Seconds: percentile(completionSeconds, 50), p95Seconds: percentile(completionSeconds, 95), maxSeconds: percentile(completionSeconds, 100) },
     };
   } finally {
+    ddb.destroy();
     await local.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -2,7 +2,8 @@
 // and run one environment's pipeline (dev by default) on this machine from those artifacts (see local/index.ts).
 // For tests and tools: --stack-dir DIR uses an already synthesized stack (no build, no synth),
 // --json prints one JSON line with the URLs once ready, --batch-status-delay-ms and
-// --batch-throttle tune the local Batch.
+// --batch-throttle tune the local Batch; --events-lost RATE, --events-repeated RATE and
+// --events-delay-ms N make the local EventBridge lose, repeat and delay events (the safety net at work).
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 function usage(message) {
-  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--verbose]`);
+  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--events-lost RATE] [--events-repeated RATE] [--events-delay-ms N] [--verbose]`);
   process.exit(2);
 }
 
@@ -30,6 +31,9 @@ try {
       'stack-dir': { type: 'string' },
       'batch-status-delay-ms': { type: 'string' },
       'batch-throttle': { type: 'string' },
+      'events-lost': { type: 'string' },
+      'events-repeated': { type: 'string' },
+      'events-delay-ms': { type: 'string' },
     },
   }).values;
 } catch (err) {
@@ -47,6 +51,14 @@ for (const [flag, value] of [['--batch-status-delay-ms', batchStatusDelayMs], ['
   if (value !== undefined && !(Number.isFinite(value) && value >= 0)) usage(`${flag} must be a number >= 0`);
 }
 
+const eventFaults = {};
+for (const [flag, key, max] of [['events-lost', 'lostRate', 1], ['events-repeated', 'repeatedRate', 1], ['events-delay-ms', 'maxDelayMs', Infinity]]) {
+  if (args[flag] === undefined) continue;
+  const value = Number(args[flag]);
+  if (!(value >= 0 && value <= max)) usage(`--${flag} must be a number from 0${max === 1 ? ' to 1' : ''} (got ${args[flag]})`);
+  eventFaults[key] = value;
+}
+
 let stackDir;
 try {
   stackDir = args['stack-dir'] ? path.resolve(args['stack-dir']) : await synth({ quiet: true, stack: args.stack });
@@ -58,7 +70,7 @@ try {
 const { startLocalMode } = require(path.join(root, 'dist', 'app', 'local', 'index.js'));
 let local;
 try {
-  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
+  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, eventFaults, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
 } catch (err) {
   console.error(`local mode could not start: ${err.message}`);
   process.exit(1);

@@ -22,6 +22,7 @@ const SERVICE_OF: [RegExp, string][] = [
   [/^aws_batch_/, 'batch'],
   [/^aws_cloudwatch_log_group$/, 'logs'],
   [/^aws_cloudwatch_(metric_alarm|dashboard)$/, 'cloudwatch'],
+  [/^aws_cloudwatch_event_(rule|target)$/, 'events'],
   [/^aws_dynamodb_/, 'dynamodb'],
   [/^aws_iam_/, 'iam'],
   [/^aws_kms_/, 'kms'],

@@ -283,6 +283,8 @@ const COMPUTED: Record<string, (v: TerraformValues, r: Json, id: string) => Reco
     revision: '1',
   }),
   aws_sfn_state_machine: (v, r) => ({ arn: v.arn('states', `stateMachine:${v.resolve(r.name)}`) }),
+  // A rule on the default event bus.
+  aws_cloudwatch_event_rule: (v, r) => ({ arn: v.arn('events', `rule/${v.resolve(r.name)}`), name: v.resolve(r.name) }),
   aws_apigatewayv2_api: (v, _r, id) => ({
     id: exampleId(id),
     execution_arn: v.arn('execute-api', exampleId(id)),

@@ -134,6 +134,7 @@ export function deriveRequests(model: IamModel): IamRequest[] {
   streamMappingRequests(v, functions, requests);
   restApiRequests(v, requests);
   websocketRequests(v, requests);
+  eventRuleRequests(v, requests);
   jobDefinitionRequests(v, machines, requests);
   alarmRequests(v, requests);
   accountLoggingRequests(v, requests);
@@ -252,6 +253,8 @@ function targetsOf(v: TerraformValues, service: string, action: string, cmd: Rea
     }
     case 'states':
       if (action === 'states:StartExecution') return [{ resource: env(ENV.stateMachineArn) }];
+      // SendTaskSuccess has no resource type (the token names the task): authorized on "*".
+      if (action === 'states:SendTaskSuccess') return [{ resource: '*' }];
       break;
     case 'execute-api': {
       // WEBSOCKET_ENDPOINT is https://<api id>.execute-api.<region>.amazonaws.com/<stage>.
@@ -419,6 +422,21 @@ function websocketRequests(v: TerraformValues, requests: Requests): void {
       // Another API of the same account must not invoke it (the confused deputy).
       requests.add({ principal: 'apigateway.amazonaws.com', action: 'lambda:InvokeFunction', resource: functionArn, context: { 'aws:SourceArn': `${v.arn('execute-api', 'otherapi01')}/${v.resolve(stage.name)}/${routeKey}`, 'aws:SourceAccount': v.account }, expect: 'Denied', source: `${source} from another API` });
     }
+  }
+}
+
+/** EventBridge delivering each rule's events to its Lambda targets, through their function policies. */
+function eventRuleRequests(v: TerraformValues, requests: Requests): void {
+  for (const [id, target] of resourcesOf(v, 'aws_cloudwatch_event_target')) {
+    const fn = v.target(target.arn);
+    const rule = v.target(target.rule);
+    if (fn?.type !== 'aws_lambda_function' || rule?.type !== 'aws_cloudwatch_event_rule') throw new Error(`aws_cloudwatch_event_target.${id}: only a rule of the stack delivering to a function of the stack is modelled`);
+    const functionArn = v.attribute('aws_lambda_function', fn.id, 'arn');
+    const ruleArn = v.attribute('aws_cloudwatch_event_rule', rule.id, 'arn');
+    const source = `aws_cloudwatch_event_target.${id}`;
+    requests.add({ principal: 'events.amazonaws.com', action: 'lambda:InvokeFunction', resource: functionArn, context: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': v.account }, source });
+    // Another rule of the account must not invoke it.
+    requests.add({ principal: 'events.amazonaws.com', action: 'lambda:InvokeFunction', resource: functionArn, context: { 'aws:SourceArn': v.arn('events', 'rule/someone-elses-rule'), 'aws:SourceAccount': v.account }, expect: 'Denied', source: `${source} from another rule` });
   }
 }
 

@@ -5,6 +5,7 @@
  * is a scripted stand-in behind aws-sdk-client-mock, and time is simulated (each Wait advances
  * the clock by its seconds, so a day of polling runs in milliseconds).
  */
+import { randomUUID } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import {
   BatchClient,
@@ -19,9 +20,11 @@ import {
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { type CompletionMode, DEFAULT_EVENT_SAFETY_NET, DEFAULT_POLLING } from '../../contract';
 import { STATE } from '../../modules/orchestration/definition';
 import { lambdaContext } from './lambda-context';
 import { resourcesOf, synthDev } from './synth';
@@ -34,6 +37,8 @@ const dynalite = require('dynalite') as (options: Record<string, unknown>) => im
 export const TABLE_NAME = 'run-requests-test';
 export const ARTIFACTS_BUCKET = 'artifacts-test';
 export const CONNECTIONS_TABLE = 'connections-test';
+/** The Lambda integration that waits for a task token (events completion). */
+const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** The pseudo-bundle standing for Step Functions' own SNS integration. */
 export const SNS_PUBLISH = 'sns:publish';
 
@@ -41,7 +46,7 @@ export const SNS_PUBLISH = 'sns:publish';
  * The default stack's state machine definition, with each function reference resolved to the ARN
  * Terraform would put there, and per Task state the bundle it invokes.
  */
-export function synthesizedOrchestration(): { definition: Json; bundleOfTask: Record<string, string> } {
+export function synthesizedOrchestration(options: { completion?: CompletionMode } = {}): { definition: Json; bundleOfTask: Record<string, string> } {
   const json = synthDev();
   const [machine] = Object.values(resourcesOf(json, 'aws_sfn_state_machine'));
   const functions = resourcesOf(json, 'aws_lambda_function');
@@ -64,8 +69,18 @@ export function synthesizedOrchestration(): { definition: Json; bundleOfTask: Re
   const definition = JSON.parse(resolved) as Json;
   const bundleOfTask: Record<string, string> = {};
   for (const [name, state] of Object.entries(definition.States as Record<string, Json>)) {
+    // The route is data the definition carries (its Pass state's Result): a Batch route set to
+    // another completion mode is the route configured so, with that mode's default schedule.
+    if (options.completion && state.Type === 'Pass' && state.Result?.type === 'batch' && state.Result.completion !== options.completion) {
+      Object.assign(state.Result, { completion: options.completion, polling: options.completion === 'poll' ? DEFAULT_POLLING : DEFAULT_EVENT_SAFETY_NET });
+    }
     if (state.Type !== 'Task') continue;
-    const bundle = state.Resource === 'arn:aws:states:::sns:publish' ? SNS_PUBLISH : bundleOfArn[state.Resource];
+    const bundle =
+      state.Resource === 'arn:aws:states:::sns:publish'
+        ? SNS_PUBLISH
+        : state.Resource === WAIT_FOR_TASK_TOKEN
+          ? bundleOfArn[state.Parameters?.FunctionName]
+          : bundleOfArn[state.Resource];
     if (!bundle) throw new Error(`Task '${name}' has a Resource the harness cannot bind: ${state.Resource}`);
     bundleOfTask[name] = bundle;
   }
@@ -114,11 +129,13 @@ export class FakeBatch {
   public readonly jobs = new Map<string, { input: SubmitJobCommandInput; script: JobScript; polls: number; terminated?: string }>();
   /** Throttle the next N SubmitJob calls. */
   public throttleSubmits = 0;
+  /** Runs once a job is submitted, before SubmitJob returns (its events can come that early). */
+  public onSubmitted?: (jobId: string) => Promise<void>;
   public submitCalls = 0;
   public describeCalls = 0;
 
   constructor(private readonly scriptFor: (input: SubmitJobCommandInput) => JobScript) {
-    this.mock.on(SubmitJobCommand).callsFake((input: SubmitJobCommandInput) => {
+    this.mock.on(SubmitJobCommand).callsFake(async (input: SubmitJobCommandInput) => {
       this.submitCalls++;
       if (this.throttleSubmits > 0) {
         this.throttleSubmits--;
@@ -126,6 +143,7 @@ export class FakeBatch {
       }
       const jobId = `job-${this.jobs.size + 1}`;
       this.jobs.set(jobId, { input, script: this.scriptFor(input), polls: 0 });
+      await this.onSubmitted?.(jobId);
       return { jobId, jobName: input.jobName, jobArn: `arn:aws:batch:us-east-1:111122223333:job/${jobId}` };
     });
     this.mock.on(DescribeJobsCommand).callsFake(({ jobs }: { jobs: string[] }) => {
@@ -155,15 +173,104 @@ export class FakeBatch {
       jobDefinition: job.input.jobDefinition!,
       status,
       statusReason: job.terminated ?? (ended ? statusReason : undefined),
+      tags: job.input.tags,
       startedAt: 0,
       attempts: ended ? [{ container: { exitCode: job.terminated ? undefined : exitCode } }] : [],
     } as JobDetail;
+  }
+
+  /**
+   * The state changes Batch emits for the job's run to the end of its script (the RUNNING and
+   * the final status, as EventBridge events); later DescribeJobs calls see the final status.
+   */
+  runToEnd(jobId: string): Json[] {
+    const job = this.jobs.get(jobId)!;
+    const { statuses } = job.script;
+    const changes = statuses.includes('RUNNING') && statuses.at(-1) !== 'RUNNING' ? ['RUNNING', statuses.at(-1)!] : [statuses.at(-1)!];
+    job.polls = statuses.length - 1;
+    return changes
+      .filter((status) => status === 'RUNNING' || status === 'SUCCEEDED' || status === 'FAILED')
+      .map((status) => jobStateChange({ ...this.describe(jobId), status, ...(status === 'RUNNING' ? { attempts: [], statusReason: undefined } : {}) }));
   }
 
   restore(): void {
     this.mock.restore();
   }
 }
+
+/** A Batch Job State Change as EventBridge delivers it to job-events. */
+export function jobStateChange(detail: JobDetail): Json {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Batch Job State Change',
+    source: 'aws.batch',
+    account: '111122223333',
+    time: new Date(Date.now()).toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:batch:us-east-1:111122223333:job/${detail.jobId}`],
+    detail,
+  };
+}
+
+/**
+ * Step Functions' side of the task tokens: SendTaskSuccess settles the Task waiting on the token;
+ * a token already settled (or never issued) is refused as Step Functions refuses it.
+ */
+export class FakeTaskTokens {
+  public readonly mock = mockClient(SFNClient);
+  private readonly waiting = new Map<string, { settle: (output: Json) => void }>();
+  private readonly settled = new Map<string, Json>();
+  public sendCalls = 0;
+  public refused = 0;
+
+  constructor() {
+    this.mock.on(SendTaskSuccessCommand).callsFake(({ taskToken, output }: { taskToken: string; output: string }) => {
+      this.sendCalls++;
+      const waiter = this.waiting.get(taskToken);
+      if (!waiter) {
+        this.refused++;
+        throw Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut', $metadata: { httpStatusCode: 400 } });
+      }
+      this.waiting.delete(taskToken);
+      this.settled.set(taskToken, JSON.parse(output) as Json);
+      waiter.settle(JSON.parse(output) as Json);
+      return {};
+    });
+  }
+
+  /** The Task now waits on `token`. */
+  issue(token: string): void {
+    this.waiting.set(token, { settle: () => undefined });
+  }
+
+  /** The output sent for `token`, if any. */
+  outputOf(token: string): Json | undefined {
+    return this.settled.get(token);
+  }
+
+  /** The Task stopped waiting (timed out): the token is spent. */
+  expire(token: string): void {
+    this.waiting.delete(token);
+  }
+
+  restore(): void {
+    this.mock.restore();
+  }
+}
+
+/** How Batch's job state changes reach job-events in a run. */
+export type EventDelivery =
+  /** After the execution waits on the job: RUNNING, then the end. */
+  | 'prompt'
+  /** Before the execution waits (a short job): await-job finds the end recorded. */
+  | 'before-await'
+  /** Before submit-job has recorded the job's id (a job that ends as it is submitted): the event records it. */
+  | 'before-recorded'
+  /** Each event twice, and the RUNNING once more after the end (at least once, in no guaranteed order). */
+  | 'repeated'
+  /** None: the safety-net checks find the job's end. */
+  | 'lost';
 
 /** Simulated time: starts now, moves only when told. */
 export class SimulatedClock {
@@ -200,7 +307,9 @@ export function loadHandlers(endpoint: string): Record<string, Handler> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   return {
     'submit-job': require('../../lambdas/submit-job/handler').handler,
+    'await-job': require('../../lambdas/await-job/handler').handler,
     'poll-job': require('../../lambdas/poll-job/handler').handler,
+    'job-events': require('../../lambdas/job-events/handler').handler,
     'record-status': require('../../lambdas/record-status/handler').handler,
     notify: require('../../lambdas/notify/handler').handler,
     'generate-barcode': require('../../lambdas/generate-barcode/handler').handler,
@@ -258,9 +367,29 @@ export async function readItem(client: DynamoDBClient, runRequestID: string): Pr
 
 export interface RunOptions {
   /** Per Task state: run before the real handler (e.g. to fail once). */
-  readonly before?: Record<string, (input: Json) => void>;
+  readonly before?: Record<string, (input: Json) => void | Promise<void>>;
   /** Receives the parameters of every SNS publish (the failure alerts). */
   readonly alerts?: Json[];
+  /** For routes that complete by events: Batch, the task tokens, and how the job's events arrive. */
+  readonly events?: { readonly batch: FakeBatch; readonly tokens: FakeTaskTokens; readonly delivery: EventDelivery; readonly handled?: Json[] };
+}
+
+/**
+ * aws-local-stepfunctions 3.0 resolves a Task's TimeoutSecondsPath against the input after
+ * Parameters; Step Functions resolves it against the state input. The await Task's timeout is
+ * therefore kept from the engine and applied by its binding, from the state's `$.job.waitSeconds`.
+ */
+function withAwaitTimedByHarness(definition: Json): Json {
+  // A JSON copy: the engine resolves only plain objects of this realm (structuredClone's are not, under Jest).
+  const copy = JSON.parse(JSON.stringify(definition)) as Json;
+  for (const [name, state] of Object.entries(copy.States as Record<string, Json>)) {
+    if (state.Resource !== WAIT_FOR_TASK_TOKEN) continue;
+    if (state.TimeoutSecondsPath !== '$.job.waitSeconds') throw new Error(`harness: '${name}' is timed by ${state.TimeoutSecondsPath}, the harness by $.job.waitSeconds`);
+    delete state.TimeoutSecondsPath;
+    // Longer than any wait of a test; setTimeout's limit is 2^31-1 ms.
+    state.TimeoutSeconds = 2_000_000;
+  }
+  return copy;
 }
 
 /**
@@ -275,25 +404,62 @@ export async function execute(
   input: Json,
   options: RunOptions = {},
 ): Promise<{ result?: unknown; error?: { name: string; message: string }; states: string[]; retries: string[] }> {
-  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0]);
+  const machine = new StateMachine(withAwaitTimedByHarness(definition) as ConstructorParameters<typeof StateMachine>[0]);
+  // The job state the last submit or poll returned (the state's `$.job`): how long a safety-net wait lasts.
+  let lastJob: Json | undefined;
+  const deliver = async (events: Json[], times: number) => {
+    for (const event of events) {
+      for (let i = 0; i < times; i++) options.events?.handled?.push((await handlers['job-events'](event, lambdaContext('job-events'))) as Json);
+    }
+  };
+  if (options.events?.delivery === 'before-recorded') {
+    const { batch } = options.events;
+    batch.onSubmitted = (jobId) => deliver(batch.runToEnd(jobId), 1);
+  }
+  const awaitJob = async (taskInput: Json): Promise<Json> => {
+    if (!options.events) throw new Error('harness: a route completes by events: pass options.events');
+    const { batch, tokens, delivery } = options.events;
+    const payload = taskInput.Payload as Json;
+    tokens.issue(payload.taskToken);
+    // Lost events: the job goes on as its script says, seen only by the checks.
+    const events = delivery === 'lost' || delivery === 'before-recorded' ? [] : batch.runToEnd(payload.jobId);
+    if (delivery === 'before-await') await deliver(events, 1);
+    await handlers['await-job'](payload, lambdaContext('await-job'));
+    if (delivery === 'prompt') await deliver(events, 1);
+    if (delivery === 'repeated') await deliver([...events, events[0]], 2);
+    const output = tokens.outputOf(payload.taskToken);
+    if (output) return output;
+    // Nothing woke the Task: its timeout (the safety net's wait) passes.
+    tokens.expire(payload.taskToken);
+    clock.advance(lastJob?.waitSeconds ?? 0);
+    throw Object.assign(new Error('the task timed out'), { name: 'States.Timeout' });
+  };
   const taskResourceLocalHandlers = Object.fromEntries(
     Object.entries(bundleOfTask).map(([state, bundle]) => [
       state,
       async (taskInput: unknown) => {
         const state_ = taskInput as Json;
-        if (state === STATE.poll) clock.advance(state_.job.waitSeconds);
-        options.before?.[state]?.(state_);
+        // A poll after a Wait: the Wait's time passed (a poll after a timed-out await: it passed there).
+        if (state === STATE.poll && !state_.check) clock.advance(state_.job.waitSeconds);
+        await options.before?.[state]?.(state_);
         if (bundle === SNS_PUBLISH) {
           options.alerts?.push(state_);
           return { MessageId: 'local' } as never;
         }
-        return (await handlers[bundle](taskInput, lambdaContext(bundle))) as never;
+        if (bundle === 'await-job') return (await awaitJob(state_)) as never;
+        const result = (await handlers[bundle](taskInput, lambdaContext(bundle))) as Json;
+        if (bundle === 'submit-job' || bundle === 'poll-job') lastJob = result;
+        return result as never;
       },
     ]),
   );
   const retryIntervalOverrides = Object.fromEntries(Object.keys(bundleOfTask).map((state) => [state, 0]));
+  // Step Functions issues a new token each time a Task waits: `$$.Task.Token` is read once per wait.
+  let tokens = 0;
+  const context = { Task: { get Token() { return `token-${++tokens}`; } } };
   const execution = machine.run(input, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides: { [STATE.wait]: 0 }, retryIntervalOverrides },
+    context,
   });
   const states: string[] = [];
   const retries: string[] = [];

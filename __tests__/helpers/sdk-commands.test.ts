@@ -20,11 +20,13 @@ describe('commandsReachableFrom', () => {
     expect(found.find((c) => c.command === 'QueryCommand')!.input).toEqual({ TableName: 't', tags: ['plain', 'fixture:tag'] });
   });
 
-  it('follows a handler into lambdas/shared only as far as the functions it uses: poll-job updates the item, never reads it', () => {
+  it('follows a handler into lambdas/shared only as far as the functions it uses: record-status updates the item, never reads it', () => {
+    expect(new Set(summary('lambdas/record-status/handler.ts'))).toEqual(new Set(['UpdateItemCommand lambdas/shared/run-requests-table.ts']));
     expect(summary('lambdas/poll-job/handler.ts')).toEqual([
       'DescribeJobsCommand lambdas/poll-job/core.ts',
       'TerminateJobCommand lambdas/poll-job/core.ts',
       'UpdateItemCommand lambdas/shared/run-requests-table.ts',
+      'GetItemCommand lambdas/shared/run-requests-table.ts',
     ]);
     expect(summary('lambdas/submit-job/handler.ts')).toContain('GetItemCommand lambdas/shared/run-requests-table.ts');
   });

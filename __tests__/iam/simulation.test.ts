@@ -138,8 +138,17 @@ describe.each(SCENARIOS)('IAM simulation of $name', ({ name, configure }) => {
       expect.objectContaining({ action: 'batch:SubmitJob', resource: 'arn:aws:batch:us-east-1:111122223333:job-definition/batch-gateway-dev-batch-sample:1', result: 'Allowed' }),
     );
     expect(submit).toContainEqual(expect.objectContaining({ action: 'batch:TagResource', context: expect.objectContaining({ 'aws:TagKeys': ['runRequestID', 'route', 'batch-gateway:job-queue'] }) }));
-    // Only submit-job reads the item: poll-job's code reaches no GetItem.
-    expect(fromCode(requestsOf(report, roleNamed(report, 'poll-job')))).toEqual(['batch:DescribeJobs', 'batch:TerminateJob', 'dynamodb:UpdateItem']);
+    // poll-job reads the end an event recorded (events routes) before asking Batch.
+    expect(fromCode(requestsOf(report, roleNamed(report, 'poll-job')))).toEqual(['batch:DescribeJobs', 'batch:TerminateJob', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // The two that wake a waiting execution: the token names the task, the action takes only "*".
+    expect(fromCode(requestsOf(report, roleNamed(report, 'await-job')))).toEqual(['dynamodb:UpdateItem', 'states:SendTaskSuccess']);
+    expect(fromCode(requestsOf(report, roleNamed(report, 'job-events')))).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess']);
+    expect(requestsOf(report, roleNamed(report, 'job-events')).filter((r) => r.action === 'states:SendTaskSuccess')).toEqual([expect.objectContaining({ resource: '*', result: 'Allowed' })]);
+    // EventBridge invokes job-events for the gateway's rule only.
+    expect(requestsOf(report, 'events.amazonaws.com').map((r) => [r.action, r.context?.['aws:SourceArn'], r.result])).toEqual([
+      ['lambda:InvokeFunction', 'arn:aws:events:us-east-1:111122223333:rule/batch-gateway-dev-orchestration-batch-events', 'Allowed'],
+      ['lambda:InvokeFunction', 'arn:aws:events:us-east-1:111122223333:rule/someone-elses-rule', expect.not.stringMatching(/^Allowed$/)],
+    ]);
     expect(requestsOf(report, roleNamed(report, 'notify'))).toContainEqual(
       expect.objectContaining({ action: 'dynamodb:Query', resource: 'arn:aws:dynamodb:us-east-1:111122223333:table/batch-gateway-dev-notifications-connections/index/byClientId' }),
     );

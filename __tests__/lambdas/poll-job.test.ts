@@ -8,8 +8,8 @@ import {
   type JobDetail,
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidInputError, JobNotFoundError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
@@ -57,10 +57,10 @@ function submittedJob(): JobState {
   };
 }
 
-/** The raw execution state at `Poll job`: the run request, its route and the job so far. */
+/** The raw execution state at `Poll job`: the run request, its route (polling alone unless told) and the job so far. */
 function pollEvent(job: Partial<JobState> = {}, route: Record<string, unknown> = {}): Record<string, any> {
   const state = fixture<Record<string, any>>('submit-input.json');
-  state.route = { ...state.route, ...route };
+  state.route = { ...state.route, completion: 'poll', ...route };
   // Through JSON, as Step Functions passes it: undefined fields disappear.
   state.job = JSON.parse(JSON.stringify({ ...submittedJob(), ...job }));
   return state;
@@ -575,5 +575,47 @@ describe('handler', () => {
     // Act & Assess
     await expect(handler(pollEvent(), lambdaContext('batch-gateway-poll-job'))).rejects.toThrow(JobNotFoundError);
     expect(logger.error).toHaveBeenCalledWith('Poll failed', { error: expect.any(JobNotFoundError) });
+  });
+});
+
+describe('pollJob: the safety net of a route that completes by events', () => {
+  const events = { completion: 'events' };
+
+  test("returns the job's end an event recorded, without asking Batch", async () => {
+    // Prepare: the event recorded FAILED; its wake-up was lost.
+    ddbMock.on(GetItemCommand).resolves({ Item: marshall({ runRequestID: RUN_REQUEST_ID, jobId: JOB_ID, jobName: JOB_NAME, status: 'FAILED', reason: OOM_REASON, exitCode: 137, submittedAtEpochS: SUBMITTED_AT_S, deadlineEpochS: DEADLINE_S }) });
+
+    // Act
+    const job = await pollJob(pollInput({ status: 'RUNNING', pollCount: 1 }, events), deps());
+
+    // Assess
+    expect(batchMock.commandCalls(DescribeJobsCommand)).toHaveLength(0);
+    expect(sentUpdates()).toHaveLength(0);
+    expect(job).toMatchObject({ jobId: JOB_ID, status: 'FAILED', reason: OOM_REASON, exitCode: 137, deadlineEpochS: DEADLINE_S, pollCount: 2 });
+    expect(ddbMock.commandCalls(GetItemCommand)[0].args[0].input).toMatchObject({ ConsistentRead: true });
+  });
+
+  test('asks Batch when no event has settled the job, and records what it says', async () => {
+    // Prepare: an event recorded RUNNING; the end's event is lost.
+    ddbMock.on(GetItemCommand).resolves({ Item: marshall({ runRequestID: RUN_REQUEST_ID, jobId: JOB_ID, status: 'RUNNING' }) });
+    batchMock.on(DescribeJobsCommand).resolves(described('succeeded'));
+
+    // Act
+    const job = await pollJob(pollInput({ status: 'RUNNING', pollCount: 1 }, events), deps());
+
+    // Assess
+    expect(batchMock.commandCalls(DescribeJobsCommand)).toHaveLength(1);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(sentUpdates()[0].values[':status']).toBe('SUCCEEDED');
+  });
+
+  test('asks Batch when the recorded end is of another job', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: marshall({ runRequestID: RUN_REQUEST_ID, jobId: 'another-job', status: 'SUCCEEDED' }) });
+    batchMock.on(DescribeJobsCommand).resolves(inFlight('RUNNING'));
+
+    const job = await pollJob(pollInput({ status: 'RUNNABLE' }, events), deps());
+
+    expect(batchMock.commandCalls(DescribeJobsCommand)).toHaveLength(1);
+    expect(job.status).toBe('RUNNING');
   });
 });

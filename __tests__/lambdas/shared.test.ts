@@ -354,6 +354,7 @@ describe('parseInput', () => {
       parameters: { inputKey: 's3://acme-input/2024-06-10/batch-17.csv', mode: 'full' },
       route: {
         type: 'batch',
+        completion: 'events',
         name: 'sample',
         jobQueue: 'arn:aws:batch:us-east-1:123456789012:job-queue/batch-gateway-default',
         jobDefinition: 'batch-gateway-sample',
@@ -482,7 +483,7 @@ describe('recordStatus', () => {
     await recordStatus(
       { runRequestID: RUN_REQUEST_ID, status: 'SUBMITTED', jobId: 'job-1', jobName: 'sample-x', submittedAtEpochS: NOW_S },
       storeDeps(),
-      'job-1',
+      { unsetOr: 'job-1' },
     );
 
     // Assess
@@ -490,6 +491,14 @@ describe('recordStatus', () => {
     expect(input.UpdateExpression).toBe(`${BASE_SET}, jobId = :jobId, jobName = :jobName, submittedAtEpochS = :submittedAtEpochS REMOVE reason`);
     expect(input.ConditionExpression).toBe(`${BASE_CONDITION} AND (attribute_not_exists(jobId) OR jobId = :expectedJobId)`);
     expect(values).toMatchObject({ ':jobId': 'job-1', ':jobName': 'sample-x', ':submittedAtEpochS': NOW_S, ':expectedJobId': 'job-1', ':progress': 1 });
+  });
+
+  test("requires exactly the recorded job for a job's own event", async () => {
+    await recordStatus({ runRequestID: RUN_REQUEST_ID, status: 'RUNNING', attempt: 1 }, storeDeps(), { is: 'job-1' });
+
+    const { input, values } = sentUpdate();
+    expect(input.ConditionExpression).toBe(`${BASE_CONDITION} AND jobId = :expectedJobId`);
+    expect(values[':expectedJobId']).toBe('job-1');
   });
 
   test('stores a sanitized reason, in the item and in the history entry', async () => {

@@ -96,6 +96,19 @@ function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
 }
 
+const INTENT = { UpdateExpression: 'SET submitIntentAt = :at, jobName = :jobName' };
+
+/** A later attempt: the intent was recorded before (or the job itself), and the item reads as `attributes`. */
+function laterAttempt(attributes: Record<string, unknown>): void {
+  ddbMock.on(UpdateItemCommand, INTENT).rejects(conditionFailed());
+  ddbMock.on(GetItemCommand).resolves(itemWith({ submitIntentAt: '2024-06-10T06:20:05.000Z', ...attributes }));
+}
+
+/** The status writes, without the intent's. */
+function statusUpdates() {
+  return sentUpdates().filter((u) => u.input.UpdateExpression !== INTENT.UpdateExpression);
+}
+
 beforeEach(() => {
   ddbMock.reset();
   batchMock.reset();
@@ -117,24 +130,20 @@ describe('submitJob', () => {
     // Act
     const job = await submitJob(submitInput(), deps());
 
-    // Assess
-    const getItem = ddbMock.commandCalls(GetItemCommand);
-    expect(getItem).toHaveLength(1);
-    expect(getItem[0].args[0].input).toEqual({
-      TableName: TABLE_NAME,
-      Key: { runRequestID: { S: RUN_REQUEST_ID } },
-      ConsistentRead: true,
-      ProjectionExpression: 'jobId, jobName, submittedAtEpochS, #status',
-      ExpressionAttributeNames: { '#status': 'status' },
-    });
-    const listJobs = batchMock.commandCalls(ListJobsCommand);
-    expect(listJobs).toHaveLength(1);
-    expect(listJobs[0].args[0].input).toEqual({ jobQueue: JOB_QUEUE, filters: [{ name: 'JOB_NAME', values: [JOB_NAME] }] });
+    // Assess: one Batch call, and no read: the intent is recorded, then the job.
+    expect(batchMock.calls()).toHaveLength(1);
+    expect(ddbMock.commandCalls(GetItemCommand)).toHaveLength(0);
     const submits = batchMock.commandCalls(SubmitJobCommand);
     expect(submits).toHaveLength(1);
     expect(submits[0].args[0].input).toEqual(expectedSubmit());
 
-    const updates = sentUpdates();
+    const [intent, ...updates] = sentUpdates();
+    expect(intent.input).toMatchObject({
+      ...INTENT,
+      Key: { runRequestID: { S: RUN_REQUEST_ID } },
+      ConditionExpression: 'attribute_exists(runRequestID) AND attribute_not_exists(jobId) AND attribute_not_exists(submitIntentAt)',
+    });
+    expect(intent.values).toEqual({ ':at': '2024-06-10T06:21:07.300Z', ':jobName': JOB_NAME });
     expect(updates).toHaveLength(1);
     expect(updates[0].input.TableName).toBe(TABLE_NAME);
     expect(updates[0].input.Key).toEqual({ runRequestID: { S: RUN_REQUEST_ID } });
@@ -148,6 +157,7 @@ describe('submitJob', () => {
       ':jobId': JOB_ID,
       ':jobName': JOB_NAME,
       ':submittedAtEpochS': NOW_S,
+      ':deadlineEpochS': NOW_S + MAX_RUN_TIME_S,
       ':expectedJobId': JOB_ID,
     });
     expect(updates[0].values).not.toHaveProperty(':expiresAt');
@@ -165,18 +175,42 @@ describe('submitJob', () => {
     });
   });
 
-  test('checks the item, then the queue, then submits, then records', async () => {
+  test('records its intent, then submits, then records the job', async () => {
+    // Act
+    await submitJob(submitInput(), deps());
+
+    // Assess
+    const [intent, record] = ddbMock.commandCalls(UpdateItemCommand);
+    const submit = batchMock.commandCalls(SubmitJobCommand)[0];
+    expect(intent.calledBefore(submit)).toBe(true);
+    expect(submit.calledBefore(record)).toBe(true);
+  });
+
+  test('after an attempt that recorded its intent and crashed, looks in the queue, then submits, then records', async () => {
+    // Prepare
+    laterAttempt({});
+
     // Act
     await submitJob(submitInput(), deps());
 
     // Assess
     const getItem = ddbMock.commandCalls(GetItemCommand)[0];
-    const listJobs = batchMock.commandCalls(ListJobsCommand)[0];
+    const listJobs = batchMock.commandCalls(ListJobsCommand);
     const submit = batchMock.commandCalls(SubmitJobCommand)[0];
-    const update = ddbMock.commandCalls(UpdateItemCommand)[0];
-    expect(getItem.calledBefore(listJobs)).toBe(true);
-    expect(listJobs.calledBefore(submit)).toBe(true);
-    expect(submit.calledBefore(update)).toBe(true);
+    expect(getItem.args[0].input).toMatchObject({ Key: { runRequestID: { S: RUN_REQUEST_ID } }, ConsistentRead: true });
+    expect(listJobs).toHaveLength(1);
+    expect(listJobs[0].args[0].input).toEqual({ jobQueue: JOB_QUEUE, filters: [{ name: 'JOB_NAME', values: [JOB_NAME] }] });
+    expect(getItem.calledBefore(listJobs[0])).toBe(true);
+    expect(listJobs[0].calledBefore(submit)).toBe(true);
+    expect(statusUpdates()).toHaveLength(1);
+  });
+
+  test('refuses to submit for a run request that does not exist', async () => {
+    ddbMock.on(UpdateItemCommand, INTENT).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({});
+
+    await expect(submitJob(submitInput(), deps())).rejects.toThrow(new InvalidInputError(`submit-job: run request ${RUN_REQUEST_ID} does not exist`));
+    expect(batchMock.calls()).toHaveLength(0);
   });
 
   test.each([
@@ -217,7 +251,7 @@ describe('submitJob', () => {
 
   test('returns the job the item already records, without looking in the queue or submitting', async () => {
     // Prepare
-    ddbMock.on(GetItemCommand).resolves(itemWith({ status: 'RUNNING', jobId: JOB_ID, jobName: JOB_NAME, submittedAtEpochS: 1718000405 }));
+    laterAttempt({ status: 'RUNNING', jobId: JOB_ID, jobName: JOB_NAME, submittedAtEpochS: 1718000405 });
 
     // Act
     const job = await submitJob(submitInput(), deps());
@@ -234,13 +268,13 @@ describe('submitJob', () => {
       attempts: 0,
       alreadySubmitted: true,
     });
-    expect(batchMock.commandCalls(ListJobsCommand)).toHaveLength(0);
-    expect(batchMock.commandCalls(SubmitJobCommand)).toHaveLength(0);
-    expect(ddbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(batchMock.calls()).toHaveLength(0);
+    expect(statusUpdates()).toHaveLength(0);
   });
 
   test('fills in the name and the submission time when the item records only a jobId', async () => {
     // Prepare
+    ddbMock.on(UpdateItemCommand, INTENT).rejects(conditionFailed());
     ddbMock.on(GetItemCommand).resolves(itemWith({ jobId: JOB_ID }));
 
     // Act
@@ -253,6 +287,7 @@ describe('submitJob', () => {
 
   test('adopts the earliest job of its name found in the queue (an attempt that crashed before recording), without submitting', async () => {
     // Prepare
+    laterAttempt({});
     batchMock.on(ListJobsCommand).resolves(fixture<ListJobsCommandOutput>('list-jobs.crashed-attempt.json'));
 
     // Act
@@ -260,7 +295,7 @@ describe('submitJob', () => {
 
     // Assess
     expect(batchMock.commandCalls(SubmitJobCommand)).toHaveLength(0);
-    const updates = sentUpdates();
+    const updates = statusUpdates();
     expect(updates).toHaveLength(1);
     // createdAt 1718000405217 ms: the deadline runs from the job's creation, not from this retry.
     expect(updates[0].values).toMatchObject({ ':jobId': JOB_ID, ':expectedJobId': JOB_ID, ':jobName': JOB_NAME, ':submittedAtEpochS': 1718000405 });
@@ -277,8 +312,27 @@ describe('submitJob', () => {
     });
   });
 
+  test("records the end of an adopted job that has ended already, and returns it (its end event found no jobId to match)", async () => {
+    // Prepare
+    laterAttempt({});
+    batchMock.on(ListJobsCommand).resolves({
+      jobSummaryList: [{ jobId: JOB_ID, jobName: JOB_NAME, createdAt: 1718000405217, status: 'FAILED', statusReason: 'Essential container in task exited', container: { exitCode: 3 }, jobArn: undefined }],
+    });
+
+    // Act
+    const job = await submitJob(submitInput(), deps());
+
+    // Assess
+    expect(batchMock.commandCalls(SubmitJobCommand)).toHaveLength(0);
+    const updates = statusUpdates();
+    expect(updates.map((u) => u.values[':status'])).toEqual(['SUBMITTED', 'FAILED']);
+    expect(updates[1].values).toMatchObject({ ':reason': 'Essential container in task exited', ':exitCode': 3, ':expectedJobId': JOB_ID });
+    expect(job).toMatchObject({ jobId: JOB_ID, status: 'FAILED', reason: 'Essential container in task exited', exitCode: 3, alreadySubmitted: true });
+  });
+
   test('ignores a listed job whose name only matches case-insensitively (the JOB_NAME filter ignores case)', async () => {
     // Prepare
+    laterAttempt({});
     batchMock.on(ListJobsCommand).resolves({
       jobSummaryList: [{ jobId: OTHER_JOB_ID, jobName: JOB_NAME.toUpperCase(), createdAt: 1718000300000, status: 'SUCCEEDED', jobArn: undefined }],
     });
@@ -322,6 +376,7 @@ describe('submitJob', () => {
 
   test('keeps its job when the attempt that recorded first recorded the same one', async () => {
     // Prepare
+    laterAttempt({});
     batchMock.on(ListJobsCommand).resolves(fixture<ListJobsCommandOutput>('list-jobs.crashed-attempt.json'));
     ddbMock
       .on(GetItemCommand)
@@ -351,7 +406,8 @@ describe('submitJob', () => {
     // Assess
     await expect(result).rejects.toThrow(ThrottledError);
     await expect(result).rejects.toMatchObject({ name: 'ThrottledError', message: 'SubmitJob throttled', cause: throttled });
-    expect(ddbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    // Only the intent: the retry looks the job up before it submits again.
+    expect(statusUpdates()).toHaveLength(0);
   });
 
   test('throws BatchServerError on a Batch ServerException', async () => {
@@ -378,11 +434,12 @@ describe('submitJob', () => {
     // Assess
     await expect(result).rejects.toBe(badDefinition);
     expect(TRANSIENT_ERROR_NAMES).not.toContain(badDefinition.name);
-    expect(ddbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(statusUpdates()).toHaveLength(0);
   });
 
   test('throws ThrottledError, without submitting, when ListJobs is throttled', async () => {
     // Prepare
+    laterAttempt({});
     batchMock.on(ListJobsCommand).rejects(new ClientException({ message: 'Too Many Requests.', $metadata: { httpStatusCode: 400 } }));
 
     // Act & Assess
@@ -390,9 +447,9 @@ describe('submitJob', () => {
     expect(batchMock.commandCalls(SubmitJobCommand)).toHaveLength(0);
   });
 
-  test('throws AwsServiceError, without calling Batch, when GetItem fails with a DynamoDB 500', async () => {
+  test('throws AwsServiceError, without calling Batch, when recording the intent fails with a DynamoDB 500', async () => {
     // Prepare
-    ddbMock.on(GetItemCommand).rejects(new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } }));
+    ddbMock.on(UpdateItemCommand, INTENT).rejects(new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } }));
 
     // Act & Assess
     await expect(submitJob(submitInput(), deps())).rejects.toThrow(AwsServiceError);
@@ -433,7 +490,7 @@ describe('the job state submitJob returns', () => {
   test('waits no longer than the time left before the deadline of a job recorded earlier', async () => {
     // Prepare: a replayed execution; the recorded job has 10 s left of its 3600 s.
     const submittedAtEpochS = NOW_S - MAX_RUN_TIME_S + 10;
-    ddbMock.on(GetItemCommand).resolves(itemWith({ status: 'RUNNING', jobId: JOB_ID, jobName: JOB_NAME, submittedAtEpochS }));
+    laterAttempt({ status: 'RUNNING', jobId: JOB_ID, jobName: JOB_NAME, submittedAtEpochS });
 
     // Act
     const job = await submitJob(submitInput(), deps());
@@ -541,7 +598,7 @@ describe('handler', () => {
 
     // Assess
     expect(batchMock.commandCalls(SubmitJobCommand).map((c) => c.args[0].input)).toEqual([expectedSubmit()]);
-    const updates = sentUpdates();
+    const updates = statusUpdates();
     expect(updates).toHaveLength(1);
     expect(updates[0].input.TableName).toBe(ENV_TABLE);
     expect(updates[0].values).toMatchObject({ ':status': 'SUBMITTED', ':jobId': JOB_ID, ':submittedAtEpochS': NOW_S });

@@ -4,7 +4,7 @@
  * the same data dir, it brings every request it accepted to a terminal status, with an honest
  * reason, and submits no job twice.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { RESTARTED_REASON, type LocalJobRecord } from '../../local/batch';
 import { readJsonLines } from '../../local/jsonl';
@@ -94,7 +94,7 @@ test('a SIGKILL in the middle of a burst loses no accepted request and submits n
   await Promise.all(Array.from({ length: BURST.lanes }, lane));
   await killed;
   const interrupted = {
-    executionsRunning: (JSON.parse(readFileSync(path.join(local.dataDir, 'sfn', 'executions.json'), 'utf8')).executions as Json[]).filter((e) => e.status === 'RUNNING').length,
+    executionsRunning: [...new Map(readJsonLines<Json>(path.join(local.dataDir, 'sfn', 'executions.jsonl')).map((e) => [e.name, e])).values()].filter((e) => e.status === 'RUNNING').length,
     jobsInFlight: jobsOf(local.dataDir).filter((j) => !TERMINAL.includes(j.status)).length,
     streamRecordsUnacknowledged: unacknowledged(local.dataDir),
   };

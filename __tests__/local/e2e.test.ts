@@ -65,6 +65,19 @@ describe('local mode, end to end', () => {
     socket.close();
   });
 
+  it("learns of a job's end from Batch's events, without a DescribeJobs call", async () => {
+    const before = await local.state();
+
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'events' } });
+    const final = await finalStatus(accepted.body.runRequestID);
+    await local.idle();
+    const after = await local.state();
+
+    expect(final).toMatchObject({ status: 'SUCCEEDED', exitCode: 0 });
+    expect((after.batchCalls as Json).DescribeJobs ?? 0).toBe((before.batchCalls as Json).DescribeJobs ?? 0);
+    expect((after.events as Json).delivered - (before.events as Json).delivered).toBe(2);
+  });
+
   it('ends a job whose command exits non-zero FAILED, with its reason', async () => {
     const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { exitCode: '3' } });
 

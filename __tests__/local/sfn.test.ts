@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { startLocalStepFunctions, type LocalSfnOptions, type LocalStepFunctions } from '../../local/sfn';
 import { silentLog } from '../../local/types';
 
@@ -253,4 +253,98 @@ test('an execution running at a restart stays RUNNING, then resumes from its sta
   ]);
   expect(sfn.execution('req-8')).toMatchObject({ status: 'SUCCEEDED', executionArn: started.executionArn, startDate: started.startDate, states: ['Prepare', 'Work', 'Decide', 'Done'] });
   expect(sfn.resumeInterrupted()).toBe(0);
+});
+
+describe('task tokens', () => {
+  /** A Task that hands its token to `Hand over` and waits on it, its timeout caught into `Late`. */
+  const TOKEN_DEFINITION = {
+    StartAt: 'Wait for it',
+    States: {
+      'Wait for it': {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { FunctionName: 'arn:aws:lambda:us-east-1:111122223333:function:hand-over', Payload: { 'token.$': '$$.Task.Token', 'id.$': '$.runRequestID' } },
+        ResultPath: '$.result',
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.late', Next: 'Late' }],
+        Next: 'Done',
+      },
+      Late: { Type: 'Pass', Result: 'late', ResultPath: '$.result', Next: 'Done' },
+      Done: { Type: 'Succeed' },
+    },
+  };
+  let tokens: string[];
+  /** What the Task does with its token before it waits on it. */
+  let handOver: (token: string) => Promise<void>;
+
+  beforeEach(async () => {
+    await sfn.close();
+    tokens = [];
+    handOver = async () => undefined;
+    sfn = await startLocalStepFunctions(
+      options({
+        definition: TOKEN_DEFINITION,
+        taskHandlers: {
+          'Wait for it': async (input) => {
+            const { token } = (input as { Payload: { token: string } }).Payload;
+            tokens.push(token);
+            await handOver(token);
+            return sfn.waitForTaskToken(input, 2000);
+          },
+        },
+      }),
+    );
+    client = new SFNClient({ endpoint: sfn.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  });
+
+  const sendError = async (taskToken: string, output = '{}'): Promise<Error> => {
+    try {
+      await client.send(new SendTaskSuccessCommand({ taskToken, output }));
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('SendTaskSuccess succeeded where it should have failed');
+  };
+
+  test('gives each wait a token in $$.Task.Token, and SendTaskSuccess ends the wait with its output', async () => {
+    // Act
+    await start('t-1', { runRequestID: 't-1' });
+    while (tokens.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await client.send(new SendTaskSuccessCommand({ taskToken: tokens[0], output: JSON.stringify({ status: 'SUCCEEDED' }) }));
+    await sfn.idle();
+
+    // Assess
+    expect(tokens[0]).toMatch(/^[A-Za-z0-9_-]{40,1024}$/);
+    expect(JSON.parse(sfn.execution('t-1')!.output!)).toEqual({ runRequestID: 't-1', result: { status: 'SUCCEEDED' } });
+  });
+
+  test('takes an output sent before the Task waits (the token was handed over and used at once)', async () => {
+    handOver = async (token) => void (await client.send(new SendTaskSuccessCommand({ taskToken: token, output: '"early"' })));
+
+    await start('t-2', { runRequestID: 't-2' });
+    await sfn.idle();
+
+    expect(JSON.parse(sfn.execution('t-2')!.output!).result).toBe('early');
+  });
+
+  test("times the wait out as States.Timeout, which the state's Catch takes, and refuses the token afterwards", async () => {
+    await start('t-3', { runRequestID: 't-3' });
+    await sfn.idle();
+    const late = await sendError(tokens[0]);
+
+    expect(JSON.parse(sfn.execution('t-3')!.output!)).toMatchObject({ result: 'late', late: { Error: 'States.Timeout' } });
+    expect(late.name).toBe('TaskTimedOut');
+  });
+
+  test('refuses a token used once already, a token it never issued, and an output that is not JSON', async () => {
+    await start('t-4', { runRequestID: 't-4' });
+    while (tokens.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const notJson = await sendError(tokens[0], 'not json');
+    await client.send(new SendTaskSuccessCommand({ taskToken: tokens[0], output: '1' }));
+    await sfn.idle();
+
+    expect(notJson.name).toBe('InvalidOutput');
+    expect((await sendError(tokens[0])).name).toBe('TaskTimedOut');
+    expect((await sendError('never-issued')).name).toBe('TaskDoesNotExist');
+    expect((await sendError('')).name).toBe('InvalidToken');
+  });
 });

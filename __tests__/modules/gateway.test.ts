@@ -44,10 +44,11 @@ describe('BatchGateway (one route, from an image)', () => {
     const names = Object.values(resourcesOf(json, 'aws_lambda_function')).map((f) => f.function_name).sort();
     const alarmed = Object.values(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).filter((a) => a.metric_name === 'Errors').map((a) => a.dimensions.FunctionName);
 
-    expect(names).toHaveLength(7);
+    // Ingest (1), orchestration with events completion (5), notifications (3).
+    expect(names).toHaveLength(9);
     expect(names.some((n) => n.includes('barcode'))).toBe(false);
     expect(gateway.functions.every((f) => f instanceof LambdaFunction)).toBe(true);
-    expect(alarmed).toHaveLength(7);
+    expect(alarmed).toHaveLength(9);
   });
 
   it('names everything after its prefix, and exposes the URLs and ARNs a stack outputs', () => {

@@ -38,20 +38,27 @@ describe('route limits', () => {
   });
 
   it('rejects a Fargate route over 14 days, and takes 14 days', () => {
-    // A poll at most every 10 minutes keeps 14 days within the execution history.
-    const polling = { maxSeconds: 600 };
-    expect(() => gateway({ routes: { job: { image: BUSYBOX, maxRunTimeSeconds: 14 * DAY + 1, polling } } })).toThrow(
+    expect(() => gateway({ routes: { job: { image: BUSYBOX, maxRunTimeSeconds: 14 * DAY + 1 } } })).toThrow(
       `maxRunTimeSeconds ${14 * DAY + 1} is over 14 days (${14 * DAY} s), the longest AWS Batch guarantees a job on Fargate`,
     );
-    expect(() => gateway({ routes: { job: { image: BUSYBOX, maxRunTimeSeconds: 14 * DAY, polling } } })).not.toThrow();
+    expect(() => gateway({ routes: { job: { image: BUSYBOX, maxRunTimeSeconds: 14 * DAY } } })).not.toThrow();
   });
 
-  it("rejects a route whose polling would pass Step Functions' 25,000 history events", () => {
+  it("rejects a polling route whose polls would pass Step Functions' 25,000 history events", () => {
     const build = (maxSeconds: number) => () =>
-      gateway({ computeType: 'EC2', routes: { job: { image: BUSYBOX, vcpus: 1, memoryMiB: 2048, maxRunTimeSeconds: 30 * DAY, polling: { maxSeconds } } } });
+      gateway({ computeType: 'EC2', routes: { job: { image: BUSYBOX, vcpus: 1, memoryMiB: 2048, maxRunTimeSeconds: 30 * DAY, completion: 'poll', polling: { maxSeconds } } } });
 
-    expect(build(900)).toThrow(/polling a job for 2592000 s on this schedule takes 2887 polls and 26008 execution history events, over Step Functions' 25000; raise polling.maxSeconds or lower maxRunTimeSeconds/);
+    expect(build(900)).toThrow(/polling a job for 2592000 s on this schedule takes 2887 polls and 26010 execution history events, over Step Functions' 25000; raise polling.maxSeconds or lower maxRunTimeSeconds/);
     expect(build(1800)).not.toThrow();
+  });
+
+  it("rejects an events route whose safety-net checks would pass the 25,000 history events, and takes 30 days on the default", () => {
+    const build = (maxRunTimeSeconds: number, maxSeconds?: number) => () =>
+      gateway({ computeType: 'EC2', routes: { job: { image: BUSYBOX, vcpus: 1, memoryMiB: 2048, maxRunTimeSeconds, ...(maxSeconds ? { polling: { maxSeconds } } : {}) } } });
+
+    expect(build(30 * DAY)).not.toThrow();
+    expect(build(60 * DAY)).toThrow(/checking a job for 5184000 s on this safety-net schedule takes 2881 checks and 37480 execution history events, over Step Functions' 25000/);
+    expect(build(60 * DAY, 3600)).not.toThrow();
   });
 
   it("rejects route parameters that would push the largest request over Batch's 30 KiB SubmitJob payload", () => {

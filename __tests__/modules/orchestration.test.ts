@@ -1,5 +1,5 @@
 import { TerraformStack } from 'cdktf';
-import { batchRouteSchema as routeSchema, DEFAULT_POLLING, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { BATCH_JOB_STATE_CHANGE, batchRouteSchema as routeSchema, DEFAULT_EVENT_SAFETY_NET, DEFAULT_POLLING, JOB_EVENT_STATUSES, TRANSIENT_ERROR_NAMES } from '../../contract';
 import { parseInput } from '../../lambdas/shared/parse-input';
 import { RunRequestsTable } from '../../modules/api-ingest/table';
 import { ArtifactsBucket } from '../../modules/artifacts';
@@ -34,8 +34,9 @@ const JOBS: JobDefinitionSpec[] = [
   { name: 'hello', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['echo', 'Ref::who'], parameters: { who: 'world' } },
   { name: 'slow', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['sleep', 'Ref::seconds'] },
 ];
-/** The custom route's settings, as the props give them. */
+/** The custom route's settings, as the props give them: it learns of its job's end by polling. */
 const SLOW = {
+  completion: 'poll' as const,
   polling: { initialSeconds: 10, maxSeconds: 600 },
   maxRunTimeSeconds: 7200,
   parameters: { seconds: '300' },
@@ -51,7 +52,7 @@ const IMPORTED_FUNCTION: ILambdaRouteFunction = { functionArn: `arn:aws:lambda:$
 
 type Options = (batch: BatchEnvironment, stack: TerraformStack, table: RunRequestsTable) => Partial<OrchestrationProps>;
 
-/** Two routes: `hello` on defaults, `slow` with its own polling, run time, parameters and termination. */
+/** Two routes: `hello` on defaults (events), `slow` polling on its own schedule, with its run time, parameters and termination. */
 const twoRoutes: Options = (batch) => ({
   routes: { hello: { target: batch.jobTarget('hello') }, slow: { target: batch.jobTarget('slow'), ...SLOW } },
 });
@@ -202,7 +203,13 @@ function pathsReadBy(state: Json): string[] {
   return [...text.matchAll(/\$\.[A-Za-z0-9_.]+/g)].map((m) => m[0]);
 }
 
-const FUNCTIONS = ['submit-job', 'poll-job', 'record-status'] as const;
+const FUNCTIONS = ['submit-job', 'await-job', 'poll-job', 'record-status'] as const;
+/** The Lambda integration a Task uses to wait for a task token. */
+const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The function a Task invokes: its Resource, or its FunctionName with the token integration. */
+const functionOf = (task: Json): string => (task.Resource === WAIT_FOR_TASK_TOKEN ? task.Parameters.FunctionName : task.Resource) as string;
+/** The await Task's Retry: as TASK_RETRY, without retrying its timeout (the safety net's check). */
+const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ...TASK_RETRY[2], ErrorEquals: ['Lambda.Unknown'] }];
 /** The Fail states, and what ends an execution well. */
 const FAIL_STATES = [STATE.jobFailed, STATE.timedOut, STATE.failed, STATE.invalidInput];
 const NOTIFICATION_STATES = [STATE.alert, STATE.notifyChoice, STATE.notify, STATE.recordNotificationFailure];
@@ -285,14 +292,15 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(result.isValid).toBe(true);
     });
 
-    it('invokes exactly the three functions, each Task by reference to its function', () => {
-      expect(Object.fromEntries(tasks.map(([name, s]) => [name, s.Resource]))).toEqual({
+    it('invokes exactly the four functions, each Task by reference to its function', () => {
+      expect(Object.fromEntries(tasks.map(([name, s]) => [name, functionOf(s)]))).toEqual({
         [STATE.recordRejection]: fnArn('record-status'),
         [STATE.submit]: fnArn('submit-job'),
+        [STATE.awaitJob]: fnArn('await-job'),
         [STATE.poll]: fnArn('poll-job'),
         [STATE.recordFailure]: fnArn('record-status'),
       });
-      expect(new Set(tasks.map(([, s]) => s.Resource))).toEqual(new Set(FUNCTIONS.map(fnArn)));
+      expect(new Set(tasks.map(([, s]) => functionOf(s)))).toEqual(new Set(FUNCTIONS.map(fnArn)));
     });
 
     it('reaches every state from StartAt', () => {
@@ -366,7 +374,8 @@ describe('Orchestration (two routes, defaults)', () => {
           parameters: {},
           maxRunTimeSeconds: 86400,
           terminateOnTimeout: false,
-          polling: DEFAULT_POLLING,
+          completion: 'events',
+          polling: DEFAULT_EVENT_SAFETY_NET,
         },
         ResultPath: '$.route',
         Next: STATE.submit,
@@ -382,6 +391,7 @@ describe('Orchestration (two routes, defaults)', () => {
         parameters: { seconds: '300' },
         maxRunTimeSeconds: 7200,
         terminateOnTimeout: true,
+        completion: 'poll',
         polling: { initialSeconds: 10, multiplier: DEFAULT_POLLING.multiplier, maxSeconds: 600 },
       });
       expect(resourceNamed(json, 'aws_batch_job_definition', 'job-slow').name).toBe('test-batch-slow');
@@ -393,21 +403,22 @@ describe('Orchestration (two routes, defaults)', () => {
       }
     });
 
-    it('submits, then waits $.job.waitSeconds before each poll', () => {
-      expect(states[STATE.submit]).toMatchObject({ ResultPath: '$.job', Next: STATE.wait });
+    it('submits, then asks whether the job finished; a poll route waits $.job.waitSeconds before each poll', () => {
+      expect(states[STATE.submit]).toMatchObject({ ResultPath: '$.job', Next: STATE.finished });
       expect(states[STATE.wait]).toEqual({ Type: 'Wait', SecondsPath: '$.job.waitSeconds', Next: STATE.poll });
       expect(states[STATE.poll]).toMatchObject({ ResultPath: '$.job', Next: STATE.finished });
     });
 
-    it('takes the outcome of SUCCEEDED, FAILED and TIMED_OUT and polls again otherwise', () => {
+    it("takes the outcome of SUCCEEDED, FAILED and TIMED_OUT; otherwise a poll route waits, an events route awaits its job's end", () => {
       expect(states[STATE.finished]).toEqual({
         Type: 'Choice',
         Choices: [
           { Variable: '$.job.status', StringEquals: 'SUCCEEDED', Next: STATE.succeededOutcome },
           { Variable: '$.job.status', StringEquals: 'FAILED', Next: STATE.jobFailedOutcome },
           { Variable: '$.job.status', StringEquals: 'TIMED_OUT', Next: STATE.timedOutOutcome },
+          { Variable: '$.route.completion', StringEquals: 'poll', Next: STATE.wait },
         ],
-        Default: STATE.wait,
+        Default: STATE.awaitJob,
       });
       expect(states[STATE.succeeded].Type).toBe('Succeed');
       expect(states[STATE.jobFailed].Type).toBe('Fail');
@@ -433,10 +444,29 @@ describe('Orchestration (two routes, defaults)', () => {
       }
     });
 
-    it('has four Tasks, each retrying with full jitter as TASK_RETRY says', () => {
-      expect(tasks.map(([name]) => name).sort()).toEqual([STATE.poll, STATE.recordFailure, STATE.recordRejection, STATE.submit].sort());
-      for (const [, task] of tasks) {
-        expect(task.Retry).toEqual(TASK_RETRY);
+    it('awaits the job with a task token, stored by await-job, until the safety-net check ($.job.waitSeconds), then polls', () => {
+      expect(states[STATE.awaitJob]).toEqual({
+        Type: 'Task',
+        Resource: WAIT_FOR_TASK_TOKEN,
+        Parameters: {
+          FunctionName: fnArn('await-job'),
+          Payload: { 'runRequestID.$': '$.runRequestID', 'jobId.$': '$.job.jobId', 'taskToken.$': '$$.Task.Token' },
+        },
+        TimeoutSecondsPath: '$.job.waitSeconds',
+        ResultPath: '$.job',
+        Retry: AWAIT_RETRY,
+        Catch: [
+          { ErrorEquals: ['States.Timeout'], ResultPath: '$.check', Next: STATE.poll },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure },
+        ],
+        Next: STATE.finished,
+      });
+    });
+
+    it('has five Tasks, each retrying with full jitter as TASK_RETRY says (the await never retries its timeout)', () => {
+      expect(tasks.map(([name]) => name).sort()).toEqual([STATE.awaitJob, STATE.poll, STATE.recordFailure, STATE.recordRejection, STATE.submit].sort());
+      for (const [name, task] of tasks) {
+        expect({ name, Retry: task.Retry }).toEqual({ name, Retry: name === STATE.awaitJob ? AWAIT_RETRY : TASK_RETRY });
         expect((task.Retry as Json[]).every((r) => r.JitterStrategy === 'FULL')).toBe(true);
       }
     });
@@ -452,9 +482,10 @@ describe('Orchestration (two routes, defaults)', () => {
       }
     });
 
-    it('catches every error of every Task but Record failure into Record failure, keeping it at $.error', () => {
+    it('catches every error of every Task but Record failure into Record failure, keeping it at $.error (the await, once its timeout is caught)', () => {
       for (const [name, task] of tasks.filter(([n]) => n !== STATE.recordFailure)) {
-        expect({ name, Catch: task.Catch }).toEqual({ name, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure }] });
+        expect({ name, Catch: (task.Catch as Json[]).at(-1) }).toEqual({ name, Catch: { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure } });
+        expect({ name, catchers: task.Catch.length }).toEqual({ name, catchers: name === STATE.awaitJob ? 2 : 1 });
       }
     });
 
@@ -476,30 +507,30 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(machine.definition).not.toContain('$.error.Cause');
     });
 
-    it('gives every Task a timeout longer than its function timeout', () => {
+    it('gives every Task but the await (timed by the safety net) a timeout longer than its function timeout', () => {
       const bundleOf: Record<string, (typeof FUNCTIONS)[number]> = {
         [STATE.recordRejection]: 'record-status',
         [STATE.submit]: 'submit-job',
         [STATE.poll]: 'poll-job',
         [STATE.recordFailure]: 'record-status',
       };
-      for (const [name, task] of tasks) {
+      for (const [name, task] of tasks.filter(([n]) => n !== STATE.awaitJob)) {
         const fn = resourceNamed(json, 'aws_lambda_function', `${bundleOf[name]}_function`);
         expect(task.Resource).toBe(fnArn(bundleOf[name]));
         expect(task.TimeoutSeconds).toBeGreaterThan(fn.timeout as number);
       }
     });
 
-    it('holds no literal account id, region or ARN', () => {
+    it('holds no literal account id or region, and no ARN but the task-token integration', () => {
       const text = machine.definition as string;
       expect(text).not.toMatch(/\d{12}/);
       expect(text).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob)-[a-z]+-\d+\b/);
-      expect(text).not.toMatch(/arn:aws/);
+      expect(text.match(/arn:aws[^"]*/g)).toEqual([WAIT_FOR_TASK_TOKEN]);
     });
   });
 
   describe('IAM', () => {
-    it('lets the state machine invoke exactly the three functions and deliver logs, nothing more', () => {
+    it('lets the state machine invoke exactly the four functions and deliver logs, nothing more', () => {
       const fns = FUNCTIONS.map((f) => readable(json, 'aws_lambda_function', `${f}_function`, 'arn'));
       expect(roleNamed(json, 'test-orchestration-role').statements).toEqual([allow(['lambda:InvokeFunction'], fns.flatMap((f) => [f, `${f}:*`])), LOGS_DELIVERY]);
     });
@@ -524,12 +555,13 @@ describe('Orchestration (two routes, defaults)', () => {
       );
     });
 
-    it("lets poll-job describe jobs, terminate the gateway's own jobs, and update statuses (it reads no item)", () => {
+    it("lets poll-job describe jobs, terminate the gateway's own jobs, update statuses, and read the end an event recorded", () => {
       expect(sorted(roleNamed(json, 'test-orchestration-poll-job-role').statements)).toEqual(
         sorted([
           allow(['batch:DescribeJobs'], ['*']),
           terminateOwnJobs(json),
           allow(['dynamodb:UpdateItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
+          allow(['dynamodb:GetItem'], [readable(json, 'aws_dynamodb_table', 'table', 'arn')]),
           allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', 'poll-job_logs', 'arn')}:*`]),
         ]),
       );
@@ -573,8 +605,8 @@ describe('Orchestration (two routes, defaults)', () => {
       });
     });
 
-    it('runs three distinct bundles', () => {
-      expect(new Set(FUNCTIONS.map(bundleHash)).size).toBe(3);
+    it('runs four distinct bundles', () => {
+      expect(new Set(FUNCTIONS.map(bundleHash)).size).toBe(4);
     });
   });
 });
@@ -624,6 +656,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
         [STATE.recordRouteSuccess]: fnArn('record-status'),
         [STATE.recordRouteTimeout]: fnArn('record-status'),
         [STATE.submit]: fnArn('submit-job'),
+        [STATE.awaitJob]: WAIT_FOR_TASK_TOKEN,
         [STATE.poll]: fnArn('poll-job'),
         [STATE.recordFailure]: fnArn('record-status'),
         [STATE.alert]: 'arn:aws:states:::sns:publish',
@@ -866,16 +899,16 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
     it('retries every orchestration Task as TASK_RETRY says, and catches all but the failure and notification records into Record failure', () => {
       const orchestrationTasks = tasks.filter(([name]) => name !== STATE.alert && name !== runRouteStateName(LAMBDA_ROUTE));
       for (const [name, task] of orchestrationTasks) {
-        expect({ name, Retry: task.Retry }).toEqual({ name, Retry: TASK_RETRY });
+        expect({ name, Retry: task.Retry }).toEqual({ name, Retry: name === STATE.awaitJob ? AWAIT_RETRY : TASK_RETRY });
         if (name === STATE.recordFailure || name === STATE.notify || name === STATE.recordNotificationFailure) continue;
-        expect({ name, Catch: task.Catch }).toEqual({ name, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure }] });
+        expect({ name, Catch: (task.Catch as Json[]).at(-1) }).toEqual({ name, Catch: { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure } });
       }
     });
 
     it('gives every function Task but the route a timeout longer than its function timeout', () => {
       const functions = resourcesOf(json, 'aws_lambda_function');
       const timeoutOf = (resource: string) => Object.entries(functions).find(([id]) => resource === `\${aws_lambda_function.${id}.arn}`)?.[1].timeout as number;
-      for (const [name, task] of tasks.filter(([n]) => n !== STATE.alert && n !== runRouteStateName(LAMBDA_ROUTE))) {
+      for (const [name, task] of tasks.filter(([n]) => n !== STATE.alert && n !== runRouteStateName(LAMBDA_ROUTE) && n !== STATE.awaitJob)) {
         expect({ name, longer: task.TimeoutSeconds > timeoutOf(task.Resource as string) }).toEqual({ name, longer: true });
       }
     });
@@ -889,16 +922,16 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       expect(reading).toEqual([]);
     });
 
-    it('holds no literal account id or region, and no ARN but the SNS integration', () => {
+    it('holds no literal account id or region, and no ARN but the task-token and SNS integrations', () => {
       const text = machine.definition as string;
       expect(text).not.toMatch(/\d{12}/);
       expect(text).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob)-[a-z]+-\d+\b/);
-      expect(text.match(/arn:aws[^"]*/g)).toEqual(['arn:aws:states:::sns:publish']);
+      expect(text.match(/arn:aws[^"]*/g)).toEqual([WAIT_FOR_TASK_TOKEN, 'arn:aws:states:::sns:publish']);
     });
   });
 
   describe('IAM', () => {
-    it('lets the state machine invoke the three functions, the route function and notify, publish to the topic, and deliver logs', () => {
+    it('lets the state machine invoke the four functions, the route function and notify, publish to the topic, and deliver logs', () => {
       // Prepare
       const invocable = [...FUNCTIONS.map((f) => `${f}_function`), 'generate-barcode_function'].map((f) => readable(json, 'aws_lambda_function', f, 'arn'));
       const notify = readable(json, 'aws_lambda_function', 'notify_function', 'arn');
@@ -938,6 +971,63 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       const actions = rolesOf(json).flatMap((r) => r.statements.flatMap((s) => s.actions));
       expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     });
+  });
+});
+
+describe("Orchestration: a job's end from Batch's events", () => {
+  const json = synthOrchestration();
+  const table = readable(json, 'aws_dynamodb_table', 'table', 'arn');
+  const rule = onlyResource(json, 'aws_cloudwatch_event_rule');
+  const logsOf = (fn: string) => allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`${readable(json, 'aws_cloudwatch_log_group', `${fn}_logs`, 'arn')}:*`]);
+  // SendTaskSuccess has no resource type in the service authorization reference: only "*".
+  const sendTaskSuccess = allow(['states:SendTaskSuccess'], ['*']);
+
+  it("takes only the Batch job state changes of the events routes' queues: running and ended jobs", () => {
+    expect(rule.name).toBe('test-orchestration-batch-events');
+    expect(JSON.parse(rule.event_pattern as string)).toEqual({
+      source: [BATCH_JOB_STATE_CHANGE.source],
+      'detail-type': [BATCH_JOB_STATE_CHANGE.detailType],
+      detail: { jobQueue: [refTo(json, 'aws_batch_job_queue', 'queue', 'arn')], status: [...JOB_EVENT_STATUSES] },
+    });
+    expect(JOB_EVENT_STATUSES).toEqual(['RUNNING', 'SUCCEEDED', 'FAILED']);
+  });
+
+  it('delivers them to job-events, retried for an hour, and lets only this rule invoke it', () => {
+    const fnArn = refTo(json, 'aws_lambda_function', 'job-events_function', 'arn');
+    expect(onlyResource(json, 'aws_cloudwatch_event_target')).toEqual({
+      rule: refTo(json, 'aws_cloudwatch_event_rule', 'batch-events_rule', 'name'),
+      arn: fnArn,
+      retry_policy: { maximum_event_age_in_seconds: 3600, maximum_retry_attempts: 20 },
+    });
+    expect(onlyResource(json, 'aws_lambda_permission')).toEqual({
+      action: 'lambda:InvokeFunction',
+      function_name: refTo(json, 'aws_lambda_function', 'job-events_function', 'function_name'),
+      principal: 'events.amazonaws.com',
+      source_arn: refTo(json, 'aws_cloudwatch_event_rule', 'batch-events_rule', 'arn'),
+    });
+  });
+
+  it('lets job-events record statuses, read the run request and wake the waiting execution, nothing else', () => {
+    expect(sorted(roleNamed(json, 'test-orchestration-job-events-role').statements)).toEqual(
+      sorted([allow(['dynamodb:UpdateItem'], [table]), allow(['dynamodb:GetItem'], [table]), sendTaskSuccess, logsOf('job-events')]),
+    );
+  });
+
+  it('lets await-job store its token (an update that returns the item) and wake the execution, nothing else', () => {
+    expect(sorted(roleNamed(json, 'test-orchestration-await-job-role').statements)).toEqual(sorted([allow(['dynamodb:UpdateItem'], [table]), sendTaskSuccess, logsOf('await-job')]));
+  });
+
+  it('creates no await-job, job-events or rule when every Batch route polls, and keeps poll-job from reading items', () => {
+    const polling = synthOrchestration((batch) => ({ routes: { hello: { target: batch.jobTarget('hello'), completion: 'poll' } } }));
+    const functions = Object.values(resourcesOf(polling, 'aws_lambda_function')).map((f) => f.function_name);
+    expect(functions.sort()).toEqual(['test-orchestration-poll-job', 'test-orchestration-record-status', 'test-orchestration-submit-job']);
+    expect(resourcesOf(polling, 'aws_cloudwatch_event_rule')).toEqual({});
+    expect(definitionOf(polling).States[STATE.awaitJob]).toBeUndefined();
+    expect(roleNamed(polling, 'test-orchestration-poll-job-role').statements.flatMap((s) => s.actions)).not.toContain('dynamodb:GetItem');
+  });
+
+  it('rejects a completion mode it does not know', () => {
+    expect(buildOrchestration((batch) => ({ routes: { hello: { target: batch.jobTarget('hello'), completion: 'webhook' as never } } }))).toThrow(/completion must be one of events, poll/);
   });
 });
 
@@ -1039,7 +1129,7 @@ describe('Orchestration options', () => {
 
     it('has no Notify or Alert state, and publishes nothing', () => {
       expect(Object.keys(states).filter((name) => (NOTIFICATION_STATES as string[]).includes(name))).toEqual([]);
-      expect(Object.values(states).filter((s) => s.Type === 'Task' && !String(s.Resource).startsWith('${aws_lambda_function.'))).toEqual([]);
+      expect(Object.values(states).filter((s) => s.Type === 'Task' && !functionOf(s).startsWith('${aws_lambda_function.'))).toEqual([]);
       expect(onlyResource(json, 'aws_sfn_state_machine').definition).not.toContain('sns:publish');
       expect(Object.keys(resourcesOf(json, 'aws_lambda_function')).filter((id) => id.includes('notify'))).toEqual([]);
     });

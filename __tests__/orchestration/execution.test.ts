@@ -2,9 +2,11 @@
  * The synthesized state machine, executed: definition from the default stack's Terraform JSON,
  * Tasks bound to the real handlers, the table in dynalite, Batch scripted, time simulated.
  */
+import { BatchClient, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { STATE } from '../../modules/orchestration/definition';
+import { recordSubmitIntent } from '../../lambdas/shared/run-requests-table';
 import { FIXED_TRANSITIONS } from '../../modules/orchestration/polling-cost';
 import {
   execute,
@@ -17,13 +19,15 @@ import {
   readItem,
   SimulatedClock,
   startTable,
+  TABLE_NAME,
   synthesizedOrchestration,
 } from '../helpers/orchestration-harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
-const { definition, bundleOfTask } = synthesizedOrchestration();
+// The polling loop: every route here learns of its job's end by polling (events.test.ts: by events).
+const { definition, bundleOfTask } = synthesizedOrchestration({ completion: 'poll' });
 let table: { client: DynamoDBClient; endpoint: string; close: () => Promise<void> };
 let handlers: Record<string, Handler>;
 let batch: FakeBatch;
@@ -69,6 +73,7 @@ describe('orchestration, executed', () => {
       [STATE.recordRouteSuccess]: 'record-status',
       [STATE.recordRouteTimeout]: 'record-status',
       [STATE.submit]: 'submit-job',
+      [STATE.awaitJob]: 'await-job',
       [STATE.poll]: 'poll-job',
       [STATE.recordFailure]: 'record-status',
       [STATE.alert]: SNS_PUBLISH,
@@ -218,14 +223,15 @@ describe('orchestration, executed', () => {
   it('adopts the job a crashed attempt submitted but never recorded', async () => {
     const id = randomUUID();
     let crashes = 1;
-    // The first attempt submits, then dies before recording (as a Lambda timeout would).
+    // The first attempt records its intent and submits, then dies before recording the job (as a Lambda timeout would).
     const { error, item } = await run(
       { runRequestID: id, processname: 'sample' },
       {
         before: {
-          [STATE.submit]: () => {
+          [STATE.submit]: async () => {
             if (crashes-- > 0) {
-              batch.mock.send(new (require('@aws-sdk/client-batch').SubmitJobCommand)({ jobName: `sample-${id}`, jobQueue: 'q', jobDefinition: 'd' }));
+              await recordSubmitIntent(id, `sample-${id}`, { ddb: table.client, tableName: TABLE_NAME, now: () => Date.now() });
+              await new BatchClient({ region: 'us-east-1' }).send(new SubmitJobCommand({ jobName: `sample-${id}`, jobQueue: 'q', jobDefinition: 'd' }));
               throw Object.assign(new Error('Task timed out after 60.00 seconds'), { name: 'Lambda.Unknown' });
             }
           },
@@ -236,5 +242,6 @@ describe('orchestration, executed', () => {
     expect(error).toBeUndefined();
     expect(batch.jobs.size).toBe(1);
     expect(item).toMatchObject({ status: 'SUCCEEDED', jobId: 'job-1' });
+    expect(item.submitIntentAt).toEqual(expect.any(String));
   });
 });

@@ -25,7 +25,8 @@ import {
 type Json = Record<string, any>;
 
 const CALLER = 'arn:aws:sts::111122223333:assumed-role/onprem-scheduler/nightly';
-const { definition, bundleOfTask } = synthesizedOrchestration();
+// The polling loop: every route here learns of its job's end by polling (events.test.ts: by events).
+const { definition, bundleOfTask } = synthesizedOrchestration({ completion: 'poll' });
 let table: { client: DynamoDBClient; endpoint: string; close: () => Promise<void> };
 let handlers: Record<string, Handler>;
 let batch: FakeBatch;

@@ -99,7 +99,7 @@ describe('the dev stack (repository configuration)', () => {
   it('gives every function the environment its handler reads (contract/functions.ts), and the gateway metrics namespace', () => {
     const functions = Object.values(resourcesOf(json, 'aws_lambda_function'));
 
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(10);
     for (const fn of functions) {
       const variables = fn.environment.variables as Record<string, string>;
       const bundle = variables.POWERTOOLS_SERVICE_NAME as FunctionName;
@@ -152,6 +152,7 @@ describe('the dev stack (repository configuration)', () => {
       'logs:ListLogDeliveries',
       'logs:PutResourcePolicy',
       'logs:DescribeResourcePolicies',
+      'states:SendTaskSuccess',
     ]);
     const statements = rolesOf(json).flatMap((r) => r.statements);
     expect(statements.length).toBeGreaterThan(5);
@@ -166,8 +167,8 @@ describe('the dev stack (repository configuration)', () => {
 
   it('sets a retention on every log group', () => {
     const groups = Object.values(resourcesOf(json, 'aws_cloudwatch_log_group'));
-    // REST and WebSocket access logs, jobs, state machine, and one per Lambda (8).
-    expect(groups.length).toBe(12);
+    // REST and WebSocket access logs, jobs, state machine, and one per Lambda (10).
+    expect(groups.length).toBe(14);
     for (const g of groups) expect(g.retention_in_days).toBe(30);
   });
 

@@ -1,18 +1,19 @@
 /**
- * Polls one Batch job: DescribeJobs, record a status change (only when the status changed),
- * end the run at the route's deadline (TIMED_OUT, optionally terminating the job), and compute
- * the next wait of the polling schedule.
+ * Checks one Batch job: the whole loop of a `poll` route, the safety net of an `events` route
+ * (whose job's end may be recorded already: then Batch is not asked). DescribeJobs, record a
+ * status change (only when it changed), end the run at the route's deadline (TIMED_OUT,
+ * optionally terminating the job), and compute the wait before the next check.
  */
 import { BatchClient, DescribeJobsCommand, JobDetail, TerminateJobCommand } from '@aws-sdk/client-batch';
-import { BATCH_JOB_STATUSES, type JobState, type PollInput, type RunRequestStatus, waitSecondsFor } from '../../contract';
+import { type JobState, type PollInput, waitSecondsFor } from '../../contract';
 import { JobNotFoundError, surfaceAwsError } from '../shared/aws-errors';
-import { recordStatus, sanitizeReason, StatusStoreDeps } from '../shared/run-requests-table';
+import { isBatchOutcome, jobReportOf } from '../shared/batch-job';
+import { batchOutcomeOf, jobStateFromItem } from '../shared/job-completion';
+import { readRunRequest, recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface PollJobDeps extends StatusStoreDeps {
   readonly batch: BatchClient;
 }
-
-const BATCH_STATUSES = new Set<RunRequestStatus>(BATCH_JOB_STATUSES);
 
 export async function describeJob(jobId: string, batch: BatchClient): Promise<JobDetail> {
   let job: JobDetail | undefined;
@@ -26,49 +27,37 @@ export async function describeJob(jobId: string, batch: BatchClient): Promise<Jo
   return job;
 }
 
-/** The exit code of the job's last attempt (or of the job), when it has one. */
-function exitCodeOf(job: JobDetail): number | undefined {
-  const last = job.attempts?.[job.attempts.length - 1];
-  return last?.container?.exitCode ?? job.container?.exitCode ?? undefined;
-}
-
-/** Batch's reason, with the last attempt's container reason when they differ, fit for the client it reaches. */
-function reasonOf(job: JobDetail): string | undefined {
-  const containerReason = job.attempts?.[job.attempts.length - 1]?.container?.reason ?? job.container?.reason;
-  const parts = [job.statusReason, containerReason].filter((p): p is string => Boolean(p));
-  return parts.length ? sanitizeReason([...new Set(parts)].join(': ')) : undefined;
-}
-
 export async function pollJob(input: PollInput, deps: PollJobDeps): Promise<JobState> {
   const previous = input.job;
-  const job = await describeJob(previous.jobId, deps.batch);
-  const status = job.status as RunRequestStatus;
-  if (!BATCH_STATUSES.has(status)) throw new Error(`unexpected Batch status ${String(job.status)}`);
-  const attempts = job.attempts?.length ?? 0;
   const nowS = Math.floor(deps.now() / 1000);
+  // With events, the job's end may be recorded already (its wake-up was lost or raced this check):
+  // then Batch is not asked at all.
+  if (input.route.completion === 'events') {
+    const item = await readRunRequest(input.runRequestID, deps);
+    const recorded = batchOutcomeOf(item);
+    if (item && recorded && item.jobId === previous.jobId) return { ...jobStateFromItem(item, recorded, nowS), pollCount: previous.pollCount + 1 };
+  }
+  const { status, attempts, reason, exitCode } = jobReportOf(await describeJob(previous.jobId, deps.batch));
   const base = { ...previous, attempts, pollCount: previous.pollCount + 1, alreadySubmitted: undefined };
 
-  if (status === 'SUCCEEDED' || status === 'FAILED') {
-    const exitCode = exitCodeOf(job);
-    const reason = status === 'FAILED' ? (reasonOf(job) ?? 'the job failed') : undefined;
+  if (isBatchOutcome(status)) {
     await recordStatus({ runRequestID: input.runRequestID, status, attempt: attempts, reason, exitCode }, deps);
     return { ...base, status, reason, exitCode, waitSeconds: 1 };
   }
 
   if (nowS >= previous.deadlineEpochS) {
-    const reason = `maximum run time of ${input.route.maxRunTimeSeconds} s exceeded while ${status}`;
+    const timeoutReason = `maximum run time of ${input.route.maxRunTimeSeconds} s exceeded while ${status}`;
     if (input.route.terminateOnTimeout) {
       try {
-        await deps.batch.send(new TerminateJobCommand({ jobId: previous.jobId, reason: `batch-gateway: ${reason}` }));
+        await deps.batch.send(new TerminateJobCommand({ jobId: previous.jobId, reason: `batch-gateway: ${timeoutReason}` }));
       } catch (err) {
         surfaceAwsError(err, 'TerminateJob');
       }
     }
-    await recordStatus({ runRequestID: input.runRequestID, status: 'TIMED_OUT', attempt: attempts, reason }, deps);
-    return { ...base, status: 'TIMED_OUT', reason, waitSeconds: 1 };
+    await recordStatus({ runRequestID: input.runRequestID, status: 'TIMED_OUT', attempt: attempts, reason: timeoutReason }, deps);
+    return { ...base, status: 'TIMED_OUT', reason: timeoutReason, waitSeconds: 1 };
   }
 
-  const reason = job.statusReason === undefined ? undefined : sanitizeReason(job.statusReason);
   if (status !== previous.status || attempts !== previous.attempts) {
     await recordStatus({ runRequestID: input.runRequestID, status, attempt: attempts, reason }, deps);
   }

@@ -71,6 +71,7 @@ export interface StatusUpdate {
   readonly jobName?: string;
   readonly exitCode?: number;
   readonly submittedAtEpochS?: number;
+  readonly deadlineEpochS?: number;
 }
 
 const MAX_REASON_LENGTH = 1024;
@@ -95,12 +96,21 @@ export function sanitizeReason(reason: string): string {
   return `${cut}…`;
 }
 
+/** Which job may write: see recordStatus. */
+export type JobCondition =
+  | { readonly unsetOr: string }
+  | { readonly is: string }
+  | { readonly isOrSubmittedAs: { readonly jobId: string; readonly jobName: string } };
+
 /**
  * Writes `update` unless the item already holds a status at least as far along. Returns false
  * when the condition refused the write (an older or repeated status): not an error.
- * `onlyIfJobIdUnsetOr` additionally requires the item's jobId to be absent or equal to it.
+ * `job` additionally requires the item's jobId: `unsetOr` it (submit-job records its job),
+ * exactly it (`is`: only the job recorded on the run request may change its status), or
+ * `isOrSubmittedAs`: it, or none yet with the submit intent's job name (a job's event that came
+ * before submit-job recorded the id: the event records it, as submit-job would have).
  */
-export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, onlyIfJobIdUnsetOr?: string): Promise<boolean> {
+export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, job?: JobCondition): Promise<boolean> {
   const nowMs = deps.now();
   const at = new Date(nowMs).toISOString();
   const reason = update.reason === undefined ? undefined : sanitizeReason(update.reason);
@@ -119,6 +129,7 @@ export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, 
     ['jobName', update.jobName],
     ['exitCode', update.exitCode],
     ['submittedAtEpochS', update.submittedAtEpochS],
+    ['deadlineEpochS', update.deadlineEpochS],
   ];
   for (const [name, value] of optional) {
     if (value === undefined) continue;
@@ -138,9 +149,16 @@ export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, 
     values[':expiresAt'] = Math.floor(nowMs / 1000) + deps.finishedRetentionDays * 86400;
   }
   let condition = `attribute_exists(${RUN_REQUEST_KEY}) AND (attribute_not_exists(statusProgress) OR statusProgress < :progress)`;
-  if (onlyIfJobIdUnsetOr !== undefined) {
+  if (job !== undefined && 'unsetOr' in job) {
     condition += ' AND (attribute_not_exists(jobId) OR jobId = :expectedJobId)';
-    values[':expectedJobId'] = onlyIfJobIdUnsetOr;
+    values[':expectedJobId'] = job.unsetOr;
+  } else if (job !== undefined && 'is' in job) {
+    condition += ' AND jobId = :expectedJobId';
+    values[':expectedJobId'] = job.is;
+  } else if (job !== undefined) {
+    condition += ' AND (jobId = :expectedJobId OR (attribute_not_exists(jobId) AND jobName = :expectedJobName))';
+    values[':expectedJobId'] = job.isOrSubmittedAs.jobId;
+    values[':expectedJobName'] = job.isOrSubmittedAs.jobName;
   }
   try {
     await deps.ddb.send(
@@ -157,6 +175,64 @@ export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, 
     return true;
   } catch (err) {
     if (isConditionFailed(err)) return false;
+    return surfaceAwsError(err, 'UpdateItem');
+  }
+}
+
+/** The whole item (a consistent read), or undefined when there is none. */
+export async function readRunRequest(runRequestID: string, deps: RunRequestsTableDeps): Promise<RunRequestItem | undefined> {
+  try {
+    const out = await deps.ddb.send(new GetItemCommand({ TableName: deps.tableName, Key: key(runRequestID), ConsistentRead: true }));
+    return out.Item ? (unmarshall(out.Item) as RunRequestItem) : undefined;
+  } catch (err) {
+    return surfaceAwsError(err, 'GetItem');
+  }
+}
+
+/**
+ * Records that an attempt is about to submit the run request's job. True for the first attempt;
+ * false when a job is recorded already or an earlier attempt recorded its intent (it may have
+ * submitted and crashed before recording the job: that attempt's job must be looked up, not
+ * submitted again), or when the run request does not exist.
+ */
+export async function recordSubmitIntent(runRequestID: string, jobName: string, deps: RunRequestsTableDeps): Promise<boolean> {
+  try {
+    await deps.ddb.send(
+      new UpdateItemCommand({
+        TableName: deps.tableName,
+        Key: key(runRequestID),
+        UpdateExpression: 'SET submitIntentAt = :at, jobName = :jobName',
+        ConditionExpression: `attribute_exists(${RUN_REQUEST_KEY}) AND attribute_not_exists(jobId) AND attribute_not_exists(submitIntentAt)`,
+        ExpressionAttributeValues: marshall({ ':at': new Date(deps.now()).toISOString(), ':jobName': jobName }),
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    return surfaceAwsError(err, 'UpdateItem');
+  }
+}
+
+/**
+ * Stores the task token the execution now waits on, if the item still records `jobId`, and
+ * returns the item as it is after the write: a job that ended before the token was stored is
+ * already recorded there. Undefined when the item records another job, or none.
+ */
+export async function storeAwaitToken(runRequestID: string, jobId: string, taskToken: string, deps: RunRequestsTableDeps): Promise<RunRequestItem | undefined> {
+  try {
+    const out = await deps.ddb.send(
+      new UpdateItemCommand({
+        TableName: deps.tableName,
+        Key: key(runRequestID),
+        UpdateExpression: 'SET awaitTaskToken = :token',
+        ConditionExpression: 'jobId = :jobId',
+        ExpressionAttributeValues: marshall({ ':token': taskToken, ':jobId': jobId }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes ? (unmarshall(out.Attributes) as RunRequestItem) : undefined;
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
     return surfaceAwsError(err, 'UpdateItem');
   }
 }

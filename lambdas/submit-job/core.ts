@@ -1,9 +1,11 @@
 /**
- * Submits the Batch job of one run request, at most once. Before submitting it checks, in
- * order: the item's recorded jobId (a retried or replayed execution), then the queue for a job
- * of this request's deterministic name (a previous attempt that submitted but crashed before
- * recording). Only then does it submit, and it records the jobId under a condition that a
- * concurrent attempt cannot have recorded another.
+ * Submits the Batch job of one run request, at most once, with one Batch call in the common case.
+ * The first attempt records its intent on the item (a conditional write) and submits. A later
+ * attempt (a retried Task, a replayed execution) finds either the recorded jobId, which it
+ * returns, or an intent without one: the attempt before it may have submitted and crashed before
+ * recording, so it looks the job up by its deterministic name (ListJobs) and adopts it, and
+ * submits only if there is none. The jobId is recorded under a condition that a concurrent
+ * attempt cannot have recorded another.
  *
  * The window that remains: ListJobs is eventually consistent, so an attempt that crashed right
  * after SubmitJob and is retried within about a second may not see the first job and submit a
@@ -11,12 +13,13 @@
  * terminated when its attempt loses that race, but not if the first attempt had crashed before
  * recording anything.
  */
-import { BatchClient, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
+import { BatchClient, type JobDetail, type JobSummary, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { createHash } from 'node:crypto';
 import { JOB_QUEUE_TAG, type JobState, type SubmitInput, waitSecondsFor } from '../../contract';
-import { surfaceAwsError } from '../shared/aws-errors';
+import { jobReportOf } from '../shared/batch-job';
 import { logger } from '../shared/logger';
-import { readRecordedJob, recordStatus, StatusStoreDeps } from '../shared/run-requests-table';
+import { InvalidInputError, surfaceAwsError } from '../shared/aws-errors';
+import { readRecordedJob, readRunRequest, recordStatus, recordSubmitIntent, StatusStoreDeps } from '../shared/run-requests-table';
 
 export interface SubmitJobDeps extends StatusStoreDeps {
   readonly batch: BatchClient;
@@ -42,12 +45,11 @@ function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
 }
 
-async function findSubmittedJob(jobQueue: string, jobName: string, deps: SubmitJobDeps): Promise<{ jobId: string; createdAt?: number } | undefined> {
+async function findSubmittedJob(jobQueue: string, jobName: string, deps: SubmitJobDeps): Promise<(JobSummary & { jobId: string }) | undefined> {
   try {
     const out = await deps.batch.send(new ListJobsCommand({ jobQueue, filters: [{ name: 'JOB_NAME', values: [jobName] }] }));
     const jobs = [...(out.jobSummaryList ?? [])].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
-    const first = jobs.find((j) => j.jobName === jobName && j.jobId);
-    return first ? { jobId: first.jobId!, createdAt: first.createdAt } : undefined;
+    return jobs.find((j): j is JobSummary & { jobId: string } => j.jobName === jobName && Boolean(j.jobId));
   } catch (err) {
     return surfaceAwsError(err, 'ListJobs');
   }
@@ -71,14 +73,15 @@ function jobState(input: SubmitInput, jobId: string, jobName: string, submittedA
 
 export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promise<JobState> {
   const nowS = Math.floor(deps.now() / 1000);
-  const recorded = await readRecordedJob(input.runRequestID, deps);
-  if (recorded.jobId) {
-    const submittedAt = recorded.submittedAtEpochS ?? nowS;
-    return jobState(input, recorded.jobId, recorded.jobName ?? jobNameFor(input.route.name, input.runRequestID), submittedAt, true, nowS);
-  }
-
   const jobName = jobNameFor(input.route.name, input.runRequestID);
-  const found = await findSubmittedJob(input.route.jobQueue, jobName, deps);
+  let found: (JobSummary & { jobId: string }) | undefined;
+  if (!(await recordSubmitIntent(input.runRequestID, jobName, deps))) {
+    // Not the first attempt: what did the ones before do?
+    const item = await readRunRequest(input.runRequestID, deps);
+    if (!item) throw new InvalidInputError(`submit-job: run request ${input.runRequestID} does not exist`);
+    if (item.jobId) return jobState(input, item.jobId, item.jobName ?? jobName, item.submittedAtEpochS ?? nowS, true, nowS);
+    found = await findSubmittedJob(input.route.jobQueue, jobName, deps);
+  }
   let jobId: string;
   let submittedAtEpochS = nowS;
   if (found) {
@@ -113,10 +116,11 @@ export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promis
     }
   }
 
+  const deadlineEpochS = submittedAtEpochS + input.route.maxRunTimeSeconds;
   const recordedNow = await recordStatus(
-    { runRequestID: input.runRequestID, status: 'SUBMITTED', jobId, jobName, submittedAtEpochS },
+    { runRequestID: input.runRequestID, status: 'SUBMITTED', jobId, jobName, submittedAtEpochS, deadlineEpochS },
     deps,
-    jobId,
+    { unsetOr: jobId },
   );
   if (!recordedNow) {
     // Another attempt recorded first: keep its job, and cancel ours if it is a different one.
@@ -126,7 +130,15 @@ export async function submitJob(input: SubmitInput, deps: SubmitJobDeps): Promis
       return jobState(input, winner.jobId, winner.jobName ?? jobName, winner.submittedAtEpochS ?? submittedAtEpochS, true, nowS);
     }
   }
-  return jobState(input, jobId, jobName, submittedAtEpochS, Boolean(found), nowS);
+  const state = jobState(input, jobId, jobName, submittedAtEpochS, Boolean(found), nowS);
+  if (found && recordedNow && (found.status === 'SUCCEEDED' || found.status === 'FAILED')) {
+    // The adopted job has ended already: its end event came before its id was recorded and
+    // changed nothing, so its end is recorded now instead of at the next safety-net check.
+    const { status, attempts, reason, exitCode } = jobReportOf(found as JobDetail);
+    await recordStatus({ runRequestID: input.runRequestID, status, attempt: attempts, reason, exitCode }, deps, { is: jobId });
+    return { ...state, status, ...(reason !== undefined ? { reason } : {}), ...(exitCode !== undefined ? { exitCode } : {}) };
+  }
+  return state;
 }
 
 /**

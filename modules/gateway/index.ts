@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { type PollingSchedule } from '../../contract';
+import { type CompletionMode, type PollingSchedule } from '../../contract';
 import { ApiAuthorization, ApiGatewayAccountLogging, ApiIngest, IRunRequestsTable, RunRequestsTable, RunRequestsTableProps } from '../api-ingest';
 import { ArtifactsBucket, ArtifactsBucketProps } from '../artifacts';
 import { BarcodeRoute } from '../barcode-route';
@@ -41,7 +41,9 @@ export interface ImageRoute extends RouteTiming {
   readonly jobRoleArn?: string;
   /** Terminate the job when the route's maximum run time passes. @default true */
   readonly terminateOnTimeout?: boolean;
-  /** Polling schedule; unset fields take the default. @default 30 s, x1.5, at most 240 s */
+  /** How the job's end is known: Batch's events with polling as the safety net, or polling alone. @default 'events' */
+  readonly completion?: CompletionMode;
+  /** When the job is checked; unset fields take the default. @default - events: 15 min, x2, at most 30 min; poll: 30 s, x1.5, at most 240 s */
   readonly polling?: Partial<PollingSchedule>;
 }
 
@@ -53,7 +55,9 @@ export interface ExistingJobDefinitionRoute extends RouteTiming {
   readonly parameters?: Record<string, string>;
   /** Terminate the job when the route's maximum run time passes. @default true */
   readonly terminateOnTimeout?: boolean;
-  /** Polling schedule; unset fields take the default. @default 30 s, x1.5, at most 240 s */
+  /** How the job's end is known: Batch's events with polling as the safety net, or polling alone. @default 'events' */
+  readonly completion?: CompletionMode;
+  /** When the job is checked; unset fields take the default. @default - events: 15 min, x2, at most 30 min; poll: 30 s, x1.5, at most 240 s */
   readonly polling?: Partial<PollingSchedule>;
 }
 
@@ -234,6 +238,7 @@ export class BatchGateway extends Construct {
         parameters: 'image' in route ? undefined : route.parameters,
         maxRunTimeSeconds: route.maxRunTimeSeconds,
         terminateOnTimeout: route.terminateOnTimeout ?? true,
+        completion: route.completion,
         polling: route.polling,
       };
     }

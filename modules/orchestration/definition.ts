@@ -11,8 +11,8 @@ export interface DefinitionProps {
   readonly routes: RouteState[];
   /** Route taken when processname matches none. @default - such requests are REJECTED */
   readonly defaultRoute?: string;
-  /** ARNs of the orchestration functions; `notify` only with notifications. */
-  readonly functions: { readonly submitJob: string; readonly pollJob: string; readonly recordStatus: string; readonly notify?: string };
+  /** ARNs of the orchestration functions; `awaitJob` only with `events` routes, `notify` only with notifications. */
+  readonly functions: { readonly submitJob: string; readonly pollJob: string; readonly recordStatus: string; readonly awaitJob?: string; readonly notify?: string };
   /** Topic that receives every FAILED or TIMED_OUT run request. @default - no alert */
   readonly failureTopicArn?: string;
   /** Bucket handed to Lambda routes for their artifacts. @default - none */
@@ -32,6 +32,7 @@ export const STATE = {
   rejectedOutcome: 'Rejected outcome',
   submit: 'Submit job',
   wait: 'Wait for job',
+  awaitJob: 'Await job end',
   poll: 'Poll job',
   finished: 'Job finished?',
   succeededOutcome: 'Job succeeded outcome',
@@ -86,6 +87,12 @@ export const TASK_RETRY = [
 
 /** A Lambda route's own function: service errors and throttling retried; its timeout is the route's run time, never retried. */
 export const ROUTE_RETRY = TASK_RETRY.slice(0, 2);
+
+/**
+ * Awaiting a job's end: as TASK_RETRY, but the Task's timeout is the safety net's check, caught
+ * (never retried). A crashed await-job is retried: it only stores the token again.
+ */
+const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ErrorEquals: ['Lambda.Unknown'], IntervalSeconds: 5, MaxAttempts: 2, ...backoff }];
 
 /** SNS publish: throttling and service errors. */
 const ALERT_RETRY = [{ ErrorEquals: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 4, ...backoff }];
@@ -224,8 +231,11 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
   }
 
   if (hasBatchRoutes) {
+    const awaits = props.routes.some((r) => r.type === 'batch' && r.completion === 'events');
+    if (awaits && !props.functions.awaitJob) throw new Error('orchestration: a route completes by events, but no awaitJob function was given');
     Object.assign(states, {
-      [STATE.submit]: task(props.functions.submitJob, STATE.wait, { ResultPath: '$.job' }),
+      // A submitted job is not finished: the Choice sends it to its first check.
+      [STATE.submit]: task(props.functions.submitJob, STATE.finished, { ResultPath: '$.job' }),
       [STATE.wait]: { Type: 'Wait', SecondsPath: '$.job.waitSeconds', Next: STATE.poll },
       [STATE.poll]: task(props.functions.pollJob, STATE.finished, { ResultPath: '$.job' }),
       [STATE.finished]: {
@@ -234,9 +244,30 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
           { Variable: '$.job.status', StringEquals: 'SUCCEEDED', Next: STATE.succeededOutcome },
           { Variable: '$.job.status', StringEquals: 'FAILED', Next: STATE.jobFailedOutcome },
           { Variable: '$.job.status', StringEquals: 'TIMED_OUT', Next: STATE.timedOutOutcome },
+          // Not finished: a `poll` route waits for its next poll, an `events` route for its job's end.
+          ...(awaits ? [{ Variable: '$.route.completion', StringEquals: 'poll', Next: STATE.wait }] : []),
         ],
-        Default: STATE.wait,
+        Default: awaits ? STATE.awaitJob : STATE.wait,
       },
+      ...(awaits
+        ? {
+            // Waits for job-events (or await-job itself, when the job ended first) to send the job's
+            // end with the task token stored on the run request; at the safety net's time, the job is checked.
+            [STATE.awaitJob]: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+              Parameters: {
+                FunctionName: props.functions.awaitJob,
+                Payload: { 'runRequestID.$': '$.runRequestID', 'jobId.$': '$.job.jobId', 'taskToken.$': '$$.Task.Token' },
+              },
+              TimeoutSecondsPath: '$.job.waitSeconds',
+              ResultPath: '$.job',
+              Retry: AWAIT_RETRY,
+              Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.check', Next: STATE.poll }, ...catchAll],
+              Next: STATE.finished,
+            },
+          }
+        : {}),
       [STATE.succeededOutcome]: outcome({ status: 'SUCCEEDED' }, notifyEntry),
       [STATE.jobFailedOutcome]: outcome({ status: 'FAILED', error: { code: 'JOB_FAILED', 'message.$': '$.job.reason' } }, failureEntry),
     });

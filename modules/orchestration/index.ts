@@ -1,7 +1,7 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
 import { Construct } from 'constructs';
-import { type BatchRouteState, DEFAULT_POLLING, ENV, type PollingSchedule, ROUTE_NAME_PATTERN, type RouteState } from '../../contract';
+import { type BatchRouteState, COMPLETION_MODES, type CompletionMode, DEFAULT_EVENT_SAFETY_NET, DEFAULT_POLLING, ENV, type PollingSchedule, ROUTE_NAME_PATTERN, type RouteState } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { IArtifactsBucket } from '../artifacts';
 import { INotificationTargets } from '../notifications';
@@ -10,13 +10,14 @@ import { IGrantable, ServiceRole } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
 import { AWS_LIMITS } from '../shared/limits';
 import { assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
+import { grantSendTaskSuccess, JobEvents } from './job-events';
 import { validateBatchRouteLimits } from './limits';
 import { grantStartExecution, IStateMachine } from '../shared/state-machine';
 import { buildDefinition } from './definition';
 
 export * from './definition';
 
-/** A route that runs a Batch job, polled until it ends. */
+/** A route that runs a Batch job, until its end is known from Batch's events or a poll. */
 export interface BatchRoute {
   /** Job queue and job definition (e.g. `batchEnvironment.jobTarget('sample')`). */
   readonly target: IJobTarget;
@@ -26,7 +27,17 @@ export interface BatchRoute {
   readonly maxRunTimeSeconds?: number;
   /** Terminate the Batch job when the maximum run time passes. @default false */
   readonly terminateOnTimeout?: boolean;
-  /** Polling schedule; unset fields take the default. @default 30 s, x1.5, at most 240 s */
+  /**
+   * How the job's end is known: `events` (Batch's job state changes, within seconds; the job is
+   * also checked on `polling`'s long schedule, for the events that are late or lost) or `poll`
+   * (DescribeJobs on `polling`'s schedule alone, for accounts that cannot use EventBridge).
+   * @default 'events'
+   */
+  readonly completion?: CompletionMode;
+  /**
+   * When the job is checked; unset fields take the default.
+   * @default - with events: 15 min, x2, at most 30 min; with poll: 30 s, x1.5, at most 240 s
+   */
   readonly polling?: Partial<PollingSchedule>;
 }
 
@@ -84,6 +95,12 @@ export class Orchestration extends Construct implements IStateMachine {
   public readonly submitJobFunction: LambdaFunction;
   public readonly pollJobFunction: LambdaFunction;
   public readonly recordStatusFunction: LambdaFunction;
+  /** Holds the task tokens of executions waiting on a job's end (with `events` routes). */
+  public readonly awaitJobFunction?: LambdaFunction;
+  /** Records Batch's job state changes and wakes the waiting executions (with `events` routes). */
+  public readonly jobEventsFunction?: LambdaFunction;
+  /** The EventBridge rule delivering Batch's job state changes to job-events (with `events` routes). */
+  public readonly jobEvents?: JobEvents;
   /** The definition as synthesized (ARNs are Terraform references). */
   public readonly definition: ReturnType<typeof buildDefinition>;
   public readonly routeNames: string[];
@@ -121,13 +138,26 @@ export class Orchestration extends Construct implements IStateMachine {
         tracing: props.tracing,
       });
     this.submitJobFunction = fn('submit-job', 'submit-job', 'Submits the Batch job of a run request, at most once');
-    this.pollJobFunction = fn('poll-job', 'poll-job', 'Polls a Batch job and records its status changes');
+    this.pollJobFunction = fn('poll-job', 'poll-job', 'Checks a Batch job and records its status changes');
     this.recordStatusFunction = fn('record-status', 'record-status', 'Records REJECTED and FAILED outcomes decided by the state machine');
     for (const f of [this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction]) {
       props.table.grantUpdateStatus(f.role);
     }
-    // Only submit-job reads: the job a previous attempt recorded.
+    // submit-job reads what an earlier attempt recorded.
     props.table.grantReadItem(this.submitJobFunction.role);
+    const eventRoutes = routes.filter((r): r is BatchRouteState => r.type === 'batch' && r.completion === 'events');
+    if (eventRoutes.length > 0) {
+      // poll-job reads a job's end an event recorded before asking Batch.
+      props.table.grantReadItem(this.pollJobFunction.role);
+      this.awaitJobFunction = fn('await-job', 'await-job', "Holds the task token an execution waits on until its job's end is known");
+      this.jobEventsFunction = fn('job-events', 'job-events', "Records a Batch job's state change on its run request and wakes the execution waiting on its end");
+      for (const f of [this.awaitJobFunction, this.jobEventsFunction]) {
+        props.table.grantUpdateStatus(f.role);
+        grantSendTaskSuccess(f);
+      }
+      props.table.grantReadItem(this.jobEventsFunction.role);
+      this.jobEvents = new JobEvents(this, 'batch-events', { jobQueueArns: [...new Set(eventRoutes.map((r) => r.jobQueue))], target: this.jobEventsFunction });
+    }
     const routeFunctionArns: string[] = [];
     for (const name of routeNames) {
       const route = props.routes[name];
@@ -158,7 +188,7 @@ export class Orchestration extends Construct implements IStateMachine {
     role.addToPolicy('invoke-functions', [
       {
         actions: ['lambda:InvokeFunction'],
-        resources: [...[this.submitJobFunction, this.pollJobFunction, this.recordStatusFunction].map((f) => f.functionArn), ...routeFunctionArns].flatMap((arn) => [arn, `${arn}:*`]),
+        resources: [...[this.submitJobFunction, this.awaitJobFunction, this.pollJobFunction, this.recordStatusFunction].flatMap((f) => (f ? [f.functionArn] : [])), ...routeFunctionArns].flatMap((arn) => [arn, `${arn}:*`]),
       },
     ]);
     props.notifications?.grantNotify(role);
@@ -190,6 +220,7 @@ export class Orchestration extends Construct implements IStateMachine {
         submitJob: this.submitJobFunction.functionArn,
         pollJob: this.pollJobFunction.functionArn,
         recordStatus: this.recordStatusFunction.functionArn,
+        awaitJob: this.awaitJobFunction?.functionArn,
         notify: props.notifications?.notifyFunctionArn,
       },
       failureTopicArn: props.notifications?.failureTopicArn,
@@ -231,7 +262,9 @@ function routeState(name: string, route: OrchestrationRoute, artifacts?: IArtifa
     }
     return { type: 'lambda', name, functionArn: route.function.functionArn, maxRunTimeSeconds };
   }
-  const polling = { ...DEFAULT_POLLING, ...(route.polling ?? {}) };
+  const completion = route.completion ?? 'events';
+  assertProp((COMPLETION_MODES as readonly string[]).includes(completion), `${where}: completion must be one of ${COMPLETION_MODES.join(', ')} (got ${String(completion)})`);
+  const polling = { ...(completion === 'events' ? DEFAULT_EVENT_SAFETY_NET : DEFAULT_POLLING), ...(route.polling ?? {}) };
   const maxRunTimeSeconds = route.maxRunTimeSeconds ?? 86400;
   assertProp(Number.isInteger(maxRunTimeSeconds) && maxRunTimeSeconds >= 10 && maxRunTimeSeconds <= AWS_LIMITS.standardExecutionSeconds, `${where}: maxRunTimeSeconds must be a whole number from 10 seconds to one year, a Standard execution's longest (got ${maxRunTimeSeconds})`);
   assertProp(polling.initialSeconds >= 1 && polling.initialSeconds <= polling.maxSeconds, `${where}: polling.initialSeconds must be 1..maxSeconds (got ${polling.initialSeconds}, maxSeconds ${polling.maxSeconds})`);
@@ -245,6 +278,7 @@ function routeState(name: string, route: OrchestrationRoute, artifacts?: IArtifa
     parameters: route.parameters ?? {},
     maxRunTimeSeconds,
     terminateOnTimeout: route.terminateOnTimeout ?? false,
+    completion,
     polling,
     ...(artifacts ? { artifactsBucket: artifacts.bucketName } : {}),
   };

@@ -5,7 +5,7 @@
 import { type BatchRouteState, JOB_QUEUE_TAG, RUN_REQUEST_LIMITS } from '../../contract';
 import { AWS_LIMITS, jsonBytes } from '../shared/limits';
 import { assertProp, isLiteral } from '../shared/naming';
-import { pollingCost } from './polling-cost';
+import { historyAtDeadline } from './polling-cost';
 
 /** What the route's job target says about its job definition, when it knows. */
 export interface JobTargetFacts {
@@ -30,10 +30,11 @@ export function validateBatchRouteLimits(where: string, route: BatchRouteState, 
       `${where}: maxRunTimeSeconds ${maxRunTimeSeconds} is over 14 days (${AWS_LIMITS.fargateMaxRunSeconds} s), the longest AWS Batch guarantees a job on Fargate`,
     );
   }
-  const { historyEvents, polls } = pollingCost(maxRunTimeSeconds, route.polling);
+  const { historyEvents, checks } = historyAtDeadline(maxRunTimeSeconds, route.polling, route.completion);
+  const checking = route.completion === 'poll' ? `polling a job for ${maxRunTimeSeconds} s on this schedule takes ${checks} polls` : `checking a job for ${maxRunTimeSeconds} s on this safety-net schedule takes ${checks} checks`;
   assertProp(
     historyEvents <= AWS_LIMITS.executionHistoryEvents,
-    `${where}: polling a job for ${maxRunTimeSeconds} s on this schedule takes ${polls} polls and ${historyEvents} execution history events, over Step Functions' ${AWS_LIMITS.executionHistoryEvents}; raise polling.maxSeconds or lower maxRunTimeSeconds`,
+    `${where}: ${checking} and ${historyEvents} execution history events, over Step Functions' ${AWS_LIMITS.executionHistoryEvents}; raise polling.maxSeconds or lower maxRunTimeSeconds`,
   );
   const payload = worstCaseSubmitJobBytes(route);
   assertProp(
