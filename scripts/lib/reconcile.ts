@@ -125,6 +125,15 @@ export const RECONCILE_USAGE = `usage: npm run reconcile -- --table-name NAME --
 Scans the run-requests table for requests still ACCEPTED that arrived longer ago than the age, and
 starts each one's execution (deterministic names: a request whose run exists is not started again).`;
 
+/** The options `npm run reconcile` takes (node:util parseArgs), as docs/operations.md lists them. */
+export const RECONCILE_OPTIONS = {
+  'table-name': { type: 'string' },
+  'state-machine-arn': { type: 'string' },
+  'older-than-minutes': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  region: { type: 'string' },
+} as const;
+
 /** The command line's options: the reconcile's, and the clients' region. */
 export interface ReconcileCliOptions extends ReconcileOptions {
   /** The region of the stack. @default - the SDK's: AWS_REGION, else the profile's region */
@@ -137,13 +146,7 @@ export function reconcileOptionsFromArgs(args: readonly string[]): ReconcileCliO
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: {
-        'table-name': { type: 'string' },
-        'state-machine-arn': { type: 'string' },
-        'older-than-minutes': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        region: { type: 'string' },
-      },
+      options: RECONCILE_OPTIONS,
       strict: true,
       allowPositionals: false,
     }));

@@ -411,6 +411,16 @@ Reads the batches in the stream trigger's on-failure queue back from the table's
 each new run request's execution (deterministic names: nothing starts twice). A message is deleted
 only once every record of its batch is handled.`;
 
+/** The options `npm run redrive` takes (node:util parseArgs), as docs/operations.md lists them. */
+export const REDRIVE_OPTIONS = {
+  'queue-url': { type: 'string' },
+  'state-machine-arn': { type: 'string' },
+  'table-name': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  region: { type: 'string' },
+  'max-messages': { type: 'string' },
+} as const;
+
 /** The command line's options: the redrive's, and the clients' region. */
 export interface RedriveCliOptions extends RedriveOptions {
   /** The region of the stack. @default - the SDK's: AWS_REGION, else the profile's region */
@@ -423,14 +433,7 @@ export function redriveOptionsFromArgs(args: readonly string[]): RedriveCliOptio
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: {
-        'queue-url': { type: 'string' },
-        'state-machine-arn': { type: 'string' },
-        'table-name': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        region: { type: 'string' },
-        'max-messages': { type: 'string' },
-      },
+      options: REDRIVE_OPTIONS,
       strict: true,
       allowPositionals: false,
     }));
