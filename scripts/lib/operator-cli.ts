@@ -22,6 +22,13 @@ export const EXIT = {
   incomplete: 2,
 } as const;
 
+/** The options both tools take: where to start executions, whether to start anything, and the region. */
+export const SHARED_OPTIONS = {
+  'state-machine-arn': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  region: { type: 'string' },
+} as const;
+
 /** A whole number within [min, max], from a command-line value, or a {@link UsageError} naming the option. */
 export function integerOption(option: string, value: string | undefined, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;

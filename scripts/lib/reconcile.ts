@@ -14,7 +14,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type RunRequestStatus, runRequestSchema } from '../../contract';
 import { executionNameFor, runRequestFromItem, startExecution } from '../../lambdas/start-execution/core';
-import { EXIT, UsageError, errorText, integerOption, regionOption, requiredOption, requireRegion } from './operator-cli';
+import { EXIT, UsageError, errorText, integerOption, regionOption, requiredOption, requireRegion, SHARED_OPTIONS } from './operator-cli';
 
 export interface ReconcileClients {
   readonly dynamodb: DynamoDBClient;
@@ -128,10 +128,8 @@ starts each one's execution (deterministic names: a request whose run exists is 
 /** The options `npm run reconcile` takes (node:util parseArgs), as docs/operations.md lists them. */
 export const RECONCILE_OPTIONS = {
   'table-name': { type: 'string' },
-  'state-machine-arn': { type: 'string' },
   'older-than-minutes': { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  region: { type: 'string' },
+  ...SHARED_OPTIONS,
 } as const;
 
 /** The command line's options: the reconcile's, and the clients' region. */

@@ -20,7 +20,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { executionNameFor, runRequestFromRecord, startExecutionForRecord } from '../../lambdas/start-execution/core';
-import { EXIT, UsageError, errorText, integerOption, regionOption, requiredOption, requireRegion } from './operator-cli';
+import { EXIT, UsageError, errorText, integerOption, regionOption, requiredOption, requireRegion, SHARED_OPTIONS } from './operator-cli';
 
 /** The clients the redrive uses; the CLI builds them with default settings. */
 export interface RedriveClients {
@@ -414,10 +414,8 @@ only once every record of its batch is handled.`;
 /** The options `npm run redrive` takes (node:util parseArgs), as docs/operations.md lists them. */
 export const REDRIVE_OPTIONS = {
   'queue-url': { type: 'string' },
-  'state-machine-arn': { type: 'string' },
   'table-name': { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  region: { type: 'string' },
+  ...SHARED_OPTIONS,
   'max-messages': { type: 'string' },
 } as const;
 
