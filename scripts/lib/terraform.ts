@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { AWS_PROVIDER, findProviderMirror, MirrorSearchOptions, mirrorRootOf, ProviderMirror, terraformPlatform } from './provider-mirror';
+import { AWS_PROVIDER, findProviderMirror, MirrorSearchOptions, mirroredVersions, mirrorRootOf, ProviderMirror, terraformPlatform } from './provider-mirror';
 
 export interface TerraformRun {
   readonly command: string;
@@ -114,7 +114,7 @@ export function terraformInit(stackDir: string, initArgs: string[], base: NodeJS
   const args = ['init', ...initArgs];
   if (base.TF_PROVIDER_MIRROR) {
     const root = tfProviderMirrorRoot(base.TF_PROVIDER_MIRROR, version);
-    const mirror: ProviderMirror = { root, versions: version ? [version] : [], source: `TF_PROVIDER_MIRROR=${base.TF_PROVIDER_MIRROR}` };
+    const mirror: ProviderMirror = { root, versions: mirroredVersions(root), source: `TF_PROVIDER_MIRROR=${base.TF_PROVIDER_MIRROR}` };
     progress(`provider mirror: ${root} (${mirror.source})`);
     const env = terraformEnv(stackDir, base, root);
     return { run: terraform(stackDir, args, env), env, mirror };
