@@ -9,7 +9,78 @@ import { COMPLETION_MODES } from '../contract';
 import type { BatchGatewayProps } from '../modules/gateway';
 import { LOG_RETENTION_DAYS } from '../modules/shared/naming';
 
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/**
+ * The regions hashicorp/aws 5.100.0 accepts (the version the stacks pin), by partition. The provider
+ * checks `region` against its own list (`skip_region_validation` turns that off, as the offline plan
+ * does), so a typo would pass `npm start` and fail only at a real plan: checked here instead. Source:
+ * the provider's aws-sdk-go-base v2.0.0-beta.65 endpoints data (endpoints/endpoints_gen.go, generated
+ * from the AWS SDK for Go's endpoints.json), verified against the 5.100.0 binary: a plan accepts
+ * every entry and rejects the regions added later (ap-southeast-6, us-isob-west-1).
+ * A new region needs an entry here, and a provider version that knows it.
+ */
+export const AWS_REGIONS = {
+  aws: [
+    'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1', 'ap-south-2',
+    'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7',
+    'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2', 'eu-north-1', 'eu-south-1', 'eu-south-2',
+    'eu-west-1', 'eu-west-2', 'eu-west-3', 'il-central-1', 'me-central-1', 'me-south-1', 'mx-central-1', 'sa-east-1',
+    'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2',
+  ],
+  'aws-cn': ['cn-north-1', 'cn-northwest-1'],
+  'aws-us-gov': ['us-gov-east-1', 'us-gov-west-1'],
+  'aws-eusc': ['eusc-de-east-1'],
+  'aws-iso': ['us-iso-east-1', 'us-iso-west-1'],
+  'aws-iso-b': ['us-isob-east-1'],
+  'aws-iso-e': ['eu-isoe-west-1'],
+  'aws-iso-f': ['us-isof-east-1', 'us-isof-south-1'],
+} as const satisfies Record<string, readonly string[]>;
+
+const REGIONS: readonly string[] = Object.values(AWS_REGIONS).flat();
+
+/** Whether `value` is one of {@link AWS_REGIONS}. */
+export function isAwsRegion(value: string): boolean {
+  return REGIONS.includes(value);
+}
+
+/**
+ * What to say after a value that is not a known region: the region it spells in another case or
+ * with spaces; the regions of its kind when only the number differs (probably a region newer than
+ * the provider); else the nearest region when the value is a typo or two away from one.
+ */
+export function regionHint(value: string): string {
+  const typed = value.trim().toLowerCase();
+  if (REGIONS.includes(typed)) return `: did you mean ${typed}?`;
+  const kind = /^(.+)-\d+$/.exec(typed)?.[1];
+  const siblings = REGIONS.filter((r) => kind !== undefined && r.replace(/-\d+$/, '') === kind);
+  if (siblings.length > 0) return `: hashicorp/aws 5.100.0 knows ${siblings.join(', ')}; a newer region needs a newer provider and an entry in AWS_REGIONS (app/config.ts)`;
+  let best: { region: string; distance: number } | undefined;
+  for (const region of REGIONS) {
+    const distance = editDistance(typed, region);
+    if (best === undefined || distance < best.distance) best = { region, distance };
+  }
+  // Further than that, the value is no typo of a region: the list helps more than a guess.
+  if (best !== undefined && best.distance <= 3) return `: did you mean ${best.region}?`;
+  return ': not a region hashicorp/aws 5.100.0 knows (AWS_REGIONS in app/config.ts lists them)';
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from `a` to `b`: optimal string alignment distance. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+const region = z.string().superRefine((value, ctx) => {
+  if (isAwsRegion(value)) return;
+  // The hint is said after the value: (got "eu-wset-1"): did you mean eu-west-1?
+  ctx.addIssue({ code: 'custom', message: 'must be an AWS region such as eu-west-1', params: { hint: regionHint(value) } });
+});
 const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
 
 const imageRoute = z.strictObject({
@@ -39,7 +110,7 @@ const lambdaRoute = z.strictObject({ lambda: z.literal('barcode'), maxRunTimeSec
 
 const environmentSchema = z.strictObject({
   /** AWS region of the environment's provider. */
-  region: z.string().regex(AWS_REGION, 'must be an AWS region such as eu-west-1'),
+  region,
   /** @default `batch-gateway-<environment>` */
   namePrefix: z.string().optional(),
   /** Terraform Cloud workspace holding the state; without it state is local (`terraform.<environment>.tfstate`). */
@@ -117,7 +188,7 @@ export interface Environment {
 export function parseConfig(config: unknown, source = 'batch-gateway.config.ts'): Environment[] {
   const parsed = configSchema.safeParse(config);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(configuration)'}: ${i.message}${describeReceived(config, i.path)}`);
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(configuration)'}: ${i.message}${describeReceived(config, i.path)}${hintOf(i)}`);
     throw new ConfigurationError(`batch-gateway: invalid configuration in ${source}\n${lines.join('\n')}`);
   }
   return Object.entries(parsed.data.environments).map(([name, { region, namePrefix, cloud, tags, existingTable, ...gateway }]) => ({
@@ -128,6 +199,12 @@ export function parseConfig(config: unknown, source = 'batch-gateway.config.ts')
     existingTable,
     gateway: { namePrefix: namePrefix ?? `batch-gateway-${name}`, ...gateway },
   }));
+}
+
+/** What a check adds after the value (a suggestion), if anything. */
+function hintOf(issue: z.core.$ZodIssue): string {
+  const hint = issue.code === 'custom' ? issue.params?.hint : undefined;
+  return typeof hint === 'string' ? hint : '';
 }
 
 /** ` (got 'x')` for a bad scalar, so a typo shows itself. */

@@ -4,6 +4,7 @@
 // --json prints one JSON line with the URLs once ready, --batch-status-delay-ms and
 // --batch-throttle tune the local Batch; --events-lost RATE, --events-repeated RATE and
 // --events-delay-ms N make the local EventBridge lose, repeat and delay events (the safety net at work).
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,17 +68,52 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-const { startLocalMode } = require(path.join(root, 'dist', 'app', 'local', 'index.js'));
-let local;
-try {
-  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, eventFaults, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
-} catch (err) {
-  console.error(`local mode could not start: ${err.message}`);
+const compiled = path.join(root, 'dist', 'app', 'local', 'index.js');
+if (!existsSync(compiled)) {
+  console.error(`${path.relative(process.cwd(), compiled)} is missing: run \`npm run build\` first (--stack-dir skips the build)`);
   process.exit(1);
 }
+const { startLocalMode } = require(compiled);
+const { consoleLog } = require(path.join(root, 'dist', 'app', 'local', 'types.js'));
+// The services' start-up events are held until local mode is ready: when it cannot start, the
+// one line saying why is all a user needs. --verbose prints them as they happen.
+const eventLog = consoleLog('local');
+const held = [];
+let holding = !args.verbose;
+const log = (event, fields = {}) => {
+  // The time of the event itself, not of its printing (`time` comes first in every line).
+  if (holding) held.push([event, { time: new Date().toISOString(), ...fields }]);
+  else eventLog(event, fields);
+};
+let local;
+try {
+  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, eventFaults, log, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
+} catch (err) {
+  console.error(`local mode could not start: ${startError(err)}`);
+  process.exit(1);
+}
+holding = false;
+for (const [event, fields] of held.splice(0)) eventLog(event, fields);
+
+/** Why local mode could not start, with what to do where the user can do something. */
+function startError(err) {
+  if (err.code === 'EADDRINUSE') return `port ${err.port} on ${err.address} is in use (another npm run local?): stop it, or choose another port with --port N (--port 0 takes a free one)`;
+  if (err.code === 'EACCES' && err.syscall === 'listen') return `port ${err.port} needs privileges this user lacks: choose a port above 1023 with --port N`;
+  return err.message;
+}
+// `npm run reconcile` against local mode: the SDK's standard variables point it at the local
+// DynamoDB and Step Functions. startLocalMode sets them in this process for the bundles; the
+// credentials are placeholders (local mode checks none).
+const { readSynthesized, referenceResolver } = require(path.join(root, 'dist', 'app', 'local', 'config.js'));
+const synthesized = readSynthesized(stackDir);
+const tableName = referenceResolver(synthesized)(synthesized.output.run_requests_table_name.value);
+const operatorEnv = Object.fromEntries(['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SFN'].map((name) => [name, process.env[name]]));
+const reconcileCommand = `${Object.entries(operatorEnv).map(([name, value]) => `${name}=${value}`).join(' ')} \\
+    npm run reconcile -- --table-name ${tableName} --state-machine-arn ${local.stateMachineArn} --dry-run`;
+
 if (args.json) {
-  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity } = local;
-  console.log(JSON.stringify({ statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity }));
+  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn } = local;
+  console.log(JSON.stringify({ statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, tableName, operatorEnv }));
 }
 
 if (!args.json) console.log(`batch-gateway local mode (no AWS account, no credentials: every caller is ${local.identity})
@@ -88,6 +124,8 @@ if (!args.json) console.log(`batch-gateway local mode (no AWS account, no creden
   waits         scaled by ${waitScale}
 Try:
   curl -s -X POST ${local.runRequestsUrl} -H 'content-type: application/json' -d '{"processname":"barcode","clientname":"me","parameters":{"text":"HELLO-123"}}'
+Requests still ACCEPTED (docs/operations.md), in another terminal:
+  ${reconcileCommand}
 Ctrl-C stops everything.`);
 
 let stopping = false;

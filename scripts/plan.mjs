@@ -17,7 +17,7 @@ try {
   const stackDir = await synth({ stack, offlinePlan: true });
   const { initValidatePlan } = require(path.join(root, 'dist/app/scripts/lib/terraform.js'));
   const { reviewPlan } = require(path.join(root, 'dist/app/scripts/lib/plan-review.js'));
-  const { runs, planJson } = initValidatePlan(stackDir);
+  const { runs, planJson } = initValidatePlan(stackDir, process.env, { progress: console.log });
   for (const run of runs) console.log(`${run.command}: ok (${run.ms} ms)`);
   const config = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
   const review = reviewPlan(planJson, { config, title: 'Offline plan review' });

@@ -1,4 +1,4 @@
-// `npm run reconcile -- --table-name NAME --state-machine-arn ARN [--older-than-minutes 15] [--dry-run]`:
+// `npm run reconcile -- --table-name NAME --state-machine-arn ARN [--older-than-minutes 15] [--dry-run] [--region REGION]`:
 // starts the executions of run requests still ACCEPTED after the given age (see docs/operations.md).
 // Runs the compiled scripts/lib/reconcile.ts from dist/: `npm run build` first.
 import { existsSync } from 'node:fs';

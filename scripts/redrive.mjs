@@ -1,4 +1,4 @@
-// `npm run redrive -- --queue-url URL --state-machine-arn ARN [--table-name NAME] [--dry-run] [--max-messages N]`:
+// `npm run redrive -- --queue-url URL --state-machine-arn ARN [--table-name NAME] [--dry-run] [--max-messages N] [--region REGION]`:
 // starts the executions of the batches in the stream trigger's on-failure queue (see docs/operations.md).
 // Runs the compiled scripts/lib/redrive.ts from dist/: `npm run build` first.
 import { existsSync } from 'node:fs';

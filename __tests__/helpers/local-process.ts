@@ -18,6 +18,11 @@ export interface LocalProcess {
   readonly runRequestsUrl: string;
   readonly websocketUrl: string;
   readonly identity: string;
+  /** The run-requests table and the state machine, by the names `npm run reconcile` takes. */
+  readonly tableName: string;
+  readonly stateMachineArn: string;
+  /** The variables that point the AWS SDK (the operator tools) at the local services. */
+  readonly operatorEnv: Record<string, string>;
   /** POST /local/idle: resolves when no stream batch, execution or job is in flight. */
   idle(): Promise<Record<string, unknown>>;
   state(): Promise<Record<string, unknown>>;
@@ -48,7 +53,7 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
   );
   const log: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
-  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+  const urls = await new Promise<Record<string, string> & { operatorEnv: Record<string, string> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${log.slice(-20).join('\n')}`)), 60_000);
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
@@ -76,6 +81,9 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
     runRequestsUrl: urls.runRequestsUrl,
     websocketUrl: urls.websocketUrl,
     identity: urls.identity,
+    tableName: urls.tableName,
+    stateMachineArn: urls.stateMachineArn,
+    operatorEnv: urls.operatorEnv,
     idle: () => control('POST', 'idle'),
     state: () => control('GET', 'state.json'),
     replayStream: async () => Number((await control('POST', 'replay-stream')).replayed),

@@ -14,7 +14,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type RunRequestStatus, runRequestSchema } from '../../contract';
 import { executionNameFor, runRequestFromItem, startExecution } from '../../lambdas/start-execution/core';
-import { EXIT, UsageError, errorText, integerOption, requiredOption } from './operator-cli';
+import { EXIT, UsageError, errorText, integerOption, regionOption, requiredOption, requireRegion, SHARED_OPTIONS } from './operator-cli';
 
 export interface ReconcileClients {
   readonly dynamodb: DynamoDBClient;
@@ -120,23 +120,31 @@ export async function reconcile(clients: ReconcileClients, options: ReconcileOpt
   return summary;
 }
 
-export const RECONCILE_USAGE = `usage: npm run reconcile -- --table-name NAME --state-machine-arn ARN [--older-than-minutes 15] [--dry-run]
+export const RECONCILE_USAGE = `usage: npm run reconcile -- --table-name NAME --state-machine-arn ARN [--older-than-minutes 15] [--dry-run] [--region REGION]
 
 Scans the run-requests table for requests still ACCEPTED that arrived longer ago than the age, and
 starts each one's execution (deterministic names: a request whose run exists is not started again).`;
 
+/** The options `npm run reconcile` takes (node:util parseArgs), as docs/operations.md lists them. */
+export const RECONCILE_OPTIONS = {
+  'table-name': { type: 'string' },
+  'older-than-minutes': { type: 'string' },
+  ...SHARED_OPTIONS,
+} as const;
+
+/** The command line's options: the reconcile's, and the clients' region. */
+export interface ReconcileCliOptions extends ReconcileOptions {
+  /** The region of the stack. @default - the SDK's: AWS_REGION, else the profile's region */
+  readonly region?: string;
+}
+
 /** The options of `npm run reconcile`, from its arguments. */
-export function reconcileOptionsFromArgs(args: readonly string[]): ReconcileOptions {
+export function reconcileOptionsFromArgs(args: readonly string[]): ReconcileCliOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: {
-        'table-name': { type: 'string' },
-        'state-machine-arn': { type: 'string' },
-        'older-than-minutes': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-      },
+      options: RECONCILE_OPTIONS,
       strict: true,
       allowPositionals: false,
     }));
@@ -149,6 +157,7 @@ export function reconcileOptionsFromArgs(args: readonly string[]): ReconcileOpti
     // At least a minute: a request just posted is start-execution's to start. At most a year.
     olderThanMinutes: integerOption('older-than-minutes', values['older-than-minutes'] as string | undefined, 1, 525_600, 15),
     dryRun: values['dry-run'] === true,
+    region: regionOption(values.region as string | undefined),
   };
 }
 
@@ -162,21 +171,23 @@ export async function runReconcileCli(args: readonly string[], print: ProgressSi
     print(RECONCILE_USAGE);
     return EXIT.ok;
   }
-  let options: ReconcileOptions;
+  let options: ReconcileCliOptions;
   try {
     options = reconcileOptionsFromArgs(args);
   } catch (err) {
     printError(`${(err as Error).message}\n\n${RECONCILE_USAGE}`);
     return EXIT.error;
   }
-  const clients: ReconcileClients = { dynamodb: new DynamoDBClient({}), sfn: new SFNClient({}) };
+  const clients: ReconcileClients = { dynamodb: new DynamoDBClient({ region: options.region }), sfn: new SFNClient({ region: options.region }) };
   try {
+    await requireRegion(clients.sfn, options.stateMachineArn);
     if (options.dryRun) print('dry run: nothing is started');
     const summary = await reconcile(clients, options, print);
     print(JSON.stringify(summary));
     return summary.failed === 0 ? EXIT.ok : EXIT.incomplete;
   } catch (err) {
-    printError(`reconcile of table ${options.tableName} stopped: ${errorText(err)}`);
+    // A missing region is the user's to set: one line saying how, not the AWS error form.
+    printError(err instanceof UsageError ? `reconcile: ${err.message}` : `reconcile of table ${options.tableName} stopped: ${errorText(err)}`);
     return EXIT.error;
   } finally {
     clients.dynamodb.destroy();

@@ -20,7 +20,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { executionNameFor, runRequestFromRecord, startExecutionForRecord } from '../../lambdas/start-execution/core';
-import { EXIT, UsageError, errorText, integerOption, requiredOption } from './operator-cli';
+import { EXIT, UsageError, errorText, integerOption, regionOption, requiredOption, requireRegion, SHARED_OPTIONS } from './operator-cli';
 
 /** The clients the redrive uses; the CLI builds them with default settings. */
 export interface RedriveClients {
@@ -405,25 +405,33 @@ export async function redrive(clients: RedriveClients, options: RedriveOptions, 
   return summary;
 }
 
-export const REDRIVE_USAGE = `usage: npm run redrive -- --queue-url URL --state-machine-arn ARN [--table-name NAME] [--dry-run] [--max-messages N]
+export const REDRIVE_USAGE = `usage: npm run redrive -- --queue-url URL --state-machine-arn ARN [--table-name NAME] [--dry-run] [--max-messages N] [--region REGION]
 
 Reads the batches in the stream trigger's on-failure queue back from the table's stream and starts
 each new run request's execution (deterministic names: nothing starts twice). A message is deleted
 only once every record of its batch is handled.`;
 
+/** The options `npm run redrive` takes (node:util parseArgs), as docs/operations.md lists them. */
+export const REDRIVE_OPTIONS = {
+  'queue-url': { type: 'string' },
+  'table-name': { type: 'string' },
+  ...SHARED_OPTIONS,
+  'max-messages': { type: 'string' },
+} as const;
+
+/** The command line's options: the redrive's, and the clients' region. */
+export interface RedriveCliOptions extends RedriveOptions {
+  /** The region of the stack. @default - the SDK's: AWS_REGION, else the profile's region */
+  readonly region?: string;
+}
+
 /** The options of `npm run redrive`, from its arguments. */
-export function redriveOptionsFromArgs(args: readonly string[]): RedriveOptions {
+export function redriveOptionsFromArgs(args: readonly string[]): RedriveCliOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: {
-        'queue-url': { type: 'string' },
-        'state-machine-arn': { type: 'string' },
-        'table-name': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'max-messages': { type: 'string' },
-      },
+      options: REDRIVE_OPTIONS,
       strict: true,
       allowPositionals: false,
     }));
@@ -435,6 +443,7 @@ export function redriveOptionsFromArgs(args: readonly string[]): RedriveOptions 
     stateMachineArn: requiredOption('state-machine-arn', values['state-machine-arn'] as string | undefined),
     tableName: values['table-name'] as string | undefined,
     dryRun: values['dry-run'] === true,
+    region: regionOption(values.region as string | undefined),
     maxMessages: integerOption('max-messages', values['max-messages'] as string | undefined, 1, 100_000, 100),
   };
 }
@@ -449,22 +458,25 @@ export async function runRedriveCli(args: readonly string[], print: ProgressSink
     print(REDRIVE_USAGE);
     return EXIT.ok;
   }
-  let options: RedriveOptions;
+  let options: RedriveCliOptions;
   try {
     options = redriveOptionsFromArgs(args);
   } catch (err) {
     printError(`${(err as Error).message}\n\n${REDRIVE_USAGE}`);
     return EXIT.error;
   }
-  const clients: RedriveClients = { sqs: new SQSClient({}), streams: new DynamoDBStreamsClient({}), sfn: new SFNClient({}) };
+  const config = { region: options.region };
+  const clients: RedriveClients = { sqs: new SQSClient(config), streams: new DynamoDBStreamsClient(config), sfn: new SFNClient(config) };
   try {
+    await requireRegion(clients.sfn, options.stateMachineArn);
     if (options.dryRun) print('dry run: nothing is started or deleted');
     const summary = await redrive(clients, options, print);
     print(JSON.stringify(summary));
     const complete = options.dryRun || summary.deleted === summary.messages;
     return complete ? EXIT.ok : EXIT.incomplete;
   } catch (err) {
-    printError(`redrive of ${options.queueUrl} stopped: ${errorText(err)}`);
+    // A missing region is the user's to set: one line saying how, not the AWS error form.
+    printError(err instanceof UsageError ? `redrive: ${err.message}` : `redrive of ${options.queueUrl} stopped: ${errorText(err)}`);
     return EXIT.error;
   } finally {
     clients.sqs.destroy();
