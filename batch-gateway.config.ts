@@ -24,6 +24,8 @@ export default defineConfig({
       manageApiGatewayAccount: true,
       routes: {
         sample,
+        // The sample job with a 30-second deadline: `"sleepSeconds": "60"` shows a run ending TIMED_OUT.
+        'sample-timeout': { ...sample, maxRunTimeSeconds: 30 },
         // The original demo: a Code 128 PNG of parameters.text, as a link.
         barcode: { lambda: 'barcode', maxRunTimeSeconds: 30 },
       },

@@ -16,6 +16,17 @@ export function metricsNamespaceFor(namePrefix: string): string {
 /** The dimension every metric carries: the function that counted it (its Powertools service name). */
 export const SERVICE_DIMENSION = 'service';
 
+/**
+ * The functions that record a run's outcome, each counting it under its own service dimension:
+ * an alarm or a graph of outcomes sums them all (a job's end is recorded by job-events, by poll-job
+ * at a check, or by submit-job adopting an ended job; decisions of the state machine by record-status).
+ */
+export const OUTCOME_RECORDERS = {
+  RunsSucceeded: ['job-events', 'poll-job', 'submit-job', 'record-status'],
+  RunsFailed: ['job-events', 'poll-job', 'submit-job', 'record-status'],
+  RunsTimedOut: ['poll-job', 'record-status'],
+} as const;
+
 /** Metric name per recorded status; in-flight Batch statuses are not counted. */
 export const STATUS_METRICS = {
   SUBMITTED: 'JobsSubmitted',

@@ -56,6 +56,8 @@ export const recordStatusInputSchema = z.object({
   runRequestID: nonEmpty(),
   status: z.enum(DECIDED_STATUSES),
   reason: z.optional(nonEmpty()),
+  /** A Lambda route's result (SUCCEEDED): its `url` and `expiresAt`, when it has them, are kept for GET. */
+  result: z.optional(z.looseObject({ url: z.optional(z.unknown()), expiresAt: z.optional(z.unknown()) })),
 });
 /** ...or a notification that could not be sent. */
 export const recordNotificationFailureInputSchema = z.object({

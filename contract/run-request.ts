@@ -93,6 +93,10 @@ export const runRequestItemSchema = z.extend(runRequestSchema, {
   jobId: z.optional(z.string()),
   jobName: z.optional(z.string()),
   exitCode: z.optional(z.number()),
+  /** The link to the run's result a Lambda route returned, and when it stops working (ISO 8601 and epoch ms). */
+  resultUrl: z.optional(z.string()),
+  resultUrlExpiresAt: z.optional(z.string()),
+  resultUrlExpiresAtEpochMs: z.optional(z.number()),
   submittedAtEpochS: z.optional(z.number()),
   /** When the run's deadline passes (TIMED_OUT), epoch seconds. */
   deadlineEpochS: z.optional(z.number()),

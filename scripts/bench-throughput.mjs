@@ -3,6 +3,7 @@
 // operation from one budget). Reports how fast the API accepts, how close SubmitJob gets to the
 // limit, the Batch calls each job costs, how long after a job's end its status is recorded, and
 // what was lost or submitted twice (both must be zero).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -139,10 +140,19 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
   }
 }
 
+/**
+ * One burst in a process of its own: the bundles' SDK clients are made once per process, with the
+ * endpoints of the first local mode they run against, so two bursts never share a process.
+ */
+export function throughputInChildProcess(options) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(options)], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
+  return JSON.parse(out);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const requests = Number(process.env.BENCH_THROUGHPUT_REQUESTS ?? 2000);
-  const throttle = Number(process.env.BENCH_THROUGHPUT_THROTTLE ?? 50);
-  const result = await throughput({ requests, throttle });
+  // `node scripts/bench-throughput.mjs ['{"requests": 2000, "throttle": 50, ...}']`: prints the figures as JSON.
+  const options = process.argv[2] ? JSON.parse(process.argv[2]) : { requests: Number(process.env.BENCH_THROUGHPUT_REQUESTS ?? 2000), throttle: Number(process.env.BENCH_THROUGHPUT_THROTTLE ?? 50) };
+  const result = await throughput(options);
   console.log(JSON.stringify(result, null, 2));
   process.exit(0);
 }

@@ -82,6 +82,28 @@ describe('recordOutcome', () => {
     expect(updates[0].values[':expiresAt']).toBeLessThan(1e11);
   });
 
+  test("keeps a Lambda route's result link and its expiry on the item, for GET", async () => {
+    const url = 'https://artifacts.s3.us-east-1.amazonaws.com/6c1b5e0a/barcode.png?X-Amz-Signature=abc';
+
+    const result = await recordOutcome({ runRequestID: RUN_REQUEST_ID, status: 'SUCCEEDED', result: { ok: true, url, expiresAt: '2024-06-11T06:20:02Z', key: 'k' } }, deps());
+
+    expect(result).toEqual({ status: 'SUCCEEDED', reason: undefined, recorded: true, resultUrl: true });
+    expect(sentUpdates()[0].values).toMatchObject({ ':resultUrl': url, ':resultUrlExpiresAt': '2024-06-11T06:20:02.000Z', ':resultUrlExpiresAtEpochMs': Date.UTC(2024, 5, 11, 6, 20, 2) });
+  });
+
+  test.each([
+    ['no url', { ok: true }, {}],
+    ['a url that is not http(s)', { ok: true, url: 'file:///etc/passwd' }, {}],
+    ['an expiry that is not a date', { ok: true, url: 'https://example.com/r', expiresAt: 'tomorrow-ish' }, { ':resultUrl': 'https://example.com/r' }],
+  ])("records a route's success with %s, keeping only what is a link and a date", async (_what, routeResult, expected) => {
+    await recordOutcome({ runRequestID: RUN_REQUEST_ID, status: 'SUCCEEDED', result: routeResult }, deps());
+
+    const values = sentUpdates()[0].values;
+    expect(values[':status']).toBe('SUCCEEDED');
+    expect(Object.keys(values).filter((k) => k.startsWith(':resultUrl')).sort()).toEqual(Object.keys(expected).sort());
+    expect(values).toMatchObject(expected);
+  });
+
   test('returns recorded: false, without throwing, when the item already holds an outcome', async () => {
     // Prepare
     ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } }));

@@ -229,6 +229,28 @@ describe('GET /runrequests/{runRequestID} templates (GetItem)', () => {
     });
   });
 
+  describe('the link to the result', () => {
+    const URL = 'https://artifacts.s3.amazonaws.com/c6af9ac6/barcode.png?X-Amz-Signature=ab&X-Amz-Expires=86400';
+    const succeeded = (extra: Json) => ({ ...item, status: { S: 'SUCCEEDED' }, reason: undefined, exitCode: undefined, resultUrl: { S: URL }, ...extra });
+    const render = (it: Json) => JSON.parse(renderMappingTemplate(responseTemplate('get', '200'), { body: JSON.stringify({ Item: it }), context: context() }).output);
+
+    it('returns it with its expiry while it works', () => {
+      const body = render(succeeded({ resultUrlExpiresAt: { S: '2026-11-24T08:07:01.000Z' }, resultUrlExpiresAtEpochMs: { N: String(REQUEST_TIME_EPOCH + 86_400_000) } }));
+
+      expect(body).toMatchObject({ status: 'SUCCEEDED', url: URL, urlExpiresAt: '2026-11-24T08:07:01.000Z' });
+    });
+
+    it('leaves it out once it has expired, to the millisecond', () => {
+      expect(render(succeeded({ resultUrlExpiresAt: { S: 'x' }, resultUrlExpiresAtEpochMs: { N: String(REQUEST_TIME_EPOCH) } }))).not.toHaveProperty('url');
+      expect(render(succeeded({ resultUrlExpiresAt: { S: 'x' }, resultUrlExpiresAtEpochMs: { N: String(REQUEST_TIME_EPOCH + 1) } }))).toHaveProperty('url', URL);
+    });
+
+    it('returns a link whose lifetime the route did not say', () => {
+      expect(render(succeeded({}))).toMatchObject({ url: URL });
+      expect(render(succeeded({}))).not.toHaveProperty('urlExpiresAt');
+    });
+  });
+
   it('answers 404 when the item does not exist', () => {
     const result = renderMappingTemplate(responseTemplate('get', '200'), { body: '{}', context: context() });
 

@@ -60,17 +60,36 @@ describe('Monitoring', () => {
     expect(alarms['notify-throttles']).toMatchObject({ metric_name: 'Throttles', dimensions: { FunctionName: 'bg-notify' } });
   });
 
-  it('counts failed and timed-out runs from the pipeline metrics, with a period on each query only', () => {
-    const alarm = alarms['runs-failed'] as { metric_query: { id: string; expression?: string; metric?: { metric_name: string; period: number } }[]; period?: number };
+  it('counts failed and timed-out runs from every function that records an outcome, with a period on each query only', () => {
+    type Query = { id: string; expression?: string; metric?: { metric_name: string; period: number; dimensions: Record<string, string> } };
+    const alarm = alarms['runs-failed'] as { metric_query: Query[]; period?: number };
+    const metrics = alarm.metric_query.filter((q) => q.metric);
 
     expect(alarm.period).toBeUndefined();
-    expect(alarm.metric_query.map((q) => q.metric?.metric_name ?? q.expression)).toEqual([
-      'RunsFailed',
-      'RunsFailed',
-      'RunsTimedOut',
-      'RunsTimedOut',
-      'SUM([FILL(failed, 0), FILL(failedOther, 0), FILL(timedOut, 0), FILL(timedOutOther, 0)])',
+    expect(metrics.map((q) => `${q.metric!.metric_name} ${q.metric!.dimensions.service}`)).toEqual([
+      'RunsFailed job-events',
+      'RunsFailed poll-job',
+      'RunsFailed submit-job',
+      'RunsFailed record-status',
+      'RunsTimedOut poll-job',
+      'RunsTimedOut record-status',
     ]);
+    expect(metrics.every((q) => q.metric!.period === 300)).toBe(true);
+    // CloudWatch takes at most 10 metrics in an alarm's metric math.
+    expect(alarm.metric_query.length).toBeLessThanOrEqual(10);
+    expect(alarm.metric_query.at(-1)!.expression).toBe(`SUM([${metrics.map((q) => `FILL(${q.id}, 0)`).join(', ')}])`);
+  });
+
+  it('alarms when EventBridge cannot deliver the events of a rule it is given', () => {
+    const json = synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props(stack), eventRules: [{ label: 'batch-events', ruleName: 'bg-batch-events' }] }));
+
+    expect(alarmsOf(json)['batch-events-failed-invocations']).toMatchObject({
+      namespace: 'AWS/Events',
+      metric_name: 'FailedInvocations',
+      dimensions: { RuleName: 'bg-batch-events' },
+      statistic: 'Sum',
+      threshold: 1,
+    });
   });
 
   it('encrypts the topic with a rotating customer-managed key that CloudWatch of this account may use', () => {
@@ -101,6 +120,8 @@ describe('Monitoring', () => {
     expect(dashboard.dashboard_body).toContain('Executions started');
     expect(dashboard.dashboard_body).toContain('Jobs submitted');
     expect(dashboard.dashboard_body).toContain('Requests at the API');
+    // Outcomes summed over the functions that record them (events record most job ends).
+    expect(dashboard.dashboard_body).toContain('SUM([FILL(runsfailed_job_events, 0), FILL(runsfailed_poll_job, 0), FILL(runsfailed_submit_job, 0), FILL(runsfailed_record_status, 0)])');
   });
 
   it('takes thresholds and an e-mail subscription', () => {

@@ -89,6 +89,10 @@ describe('barcode route, executed', () => {
     expect(message).toMatchObject({ runRequestID: id, status: 'SUCCEEDED' });
     expect(message.url).toContain(`/${id}/barcode.png?`);
     expect(message.url).toContain('X-Amz-Expires=86400');
+    // The same link on the item, for GET, with when it stops working.
+    expect(item.resultUrl).toBe(message.url);
+    expect(item.resultUrlExpiresAtEpochMs - Date.now()).toBeGreaterThan(86_400_000 - 60_000);
+    expect(item.resultUrlExpiresAt).toBe(new Date(item.resultUrlExpiresAtEpochMs).toISOString());
   });
 
   it('REJECTS text Code 128 cannot take, with the reason, and tells the client', async () => {

@@ -6,13 +6,13 @@ import { GatewayStack, OFFLINE_PLAN_PROVIDER_SETTINGS, synthesize } from '../../
 import { devConfig, parseSynth, physicalNames, resourcesOf, rolesOf, synthDev } from '../helpers/synth';
 
 describe('parseConfig', () => {
-  it('reads the repository configuration: dev, with its prefix, region and two routes', () => {
+  it('reads the repository configuration: dev, with its prefix, region and three routes', () => {
     const [dev, ...others] = parseConfig(defaultConfig);
 
     expect(others).toEqual([]);
     expect(dev).toMatchObject({ name: 'dev', region: 'us-east-1', tags: {} });
     expect(dev.gateway.namePrefix).toBe('batch-gateway-dev');
-    expect(Object.keys(dev.gateway.routes)).toEqual(['sample', 'barcode']);
+    expect(Object.keys(dev.gateway.routes)).toEqual(['sample', 'sample-timeout', 'barcode']);
     expect(dev.cloud).toBeUndefined();
   });
 
@@ -88,10 +88,13 @@ describe('the dev stack (repository configuration)', () => {
     for (const role of Object.values(resourcesOf(json, 'aws_iam_role'))) expect(role.name).toMatch(/-\$\{data\.aws_region\.batch-gateway-region\.name\}$/);
   });
 
-  it('creates the sample job definition with an attempt timeout equal to its route deadline', () => {
-    const [definition] = Object.values(resourcesOf(json, 'aws_batch_job_definition'));
+  it('creates the sample job definitions with an attempt timeout equal to their route deadline (at least Batch minimum of 60 s)', () => {
+    const definitions = Object.fromEntries(Object.values(resourcesOf(json, 'aws_batch_job_definition')).map((d) => [d.name, d]));
+    const definition = definitions['batch-gateway-dev-batch-sample'];
 
     expect(definition.timeout).toEqual({ attempt_duration_seconds: 3600 });
+    // The timeout example's route ends its runs at 30 s; Batch takes nothing under 60.
+    expect(definitions['batch-gateway-dev-batch-sample-timeout'].timeout).toEqual({ attempt_duration_seconds: 60 });
     expect(JSON.parse(definition.container_properties).networkConfiguration).toEqual({ assignPublicIp: 'ENABLED' });
     expect(resourcesOf(json, 'aws_nat_gateway')).toEqual({});
   });

@@ -14,6 +14,8 @@ export interface RecordStatusResult {
   readonly reason?: string;
   /** False when the item already held this status or a later one (which stays). */
   readonly recorded: boolean;
+  /** True when a link to the result was recorded with the status. */
+  readonly resultUrl?: true;
 }
 
 const NEEDS_REASON = new Set(['REJECTED', 'FAILED', 'TIMED_OUT']);
@@ -29,6 +31,19 @@ export async function recordOutcome(raw: unknown, deps: StatusStoreDeps): Promis
   if (NEEDS_REASON.has(input.status) && !input.reason) {
     throw new InvalidInputError(`record-status: invalid input: reason is required with status ${input.status}`);
   }
-  const recorded = await recordStatus({ runRequestID: input.runRequestID, status: input.status, reason: input.reason }, deps);
-  return { status: input.status, reason: input.reason, recorded };
+  const link = input.status === 'SUCCEEDED' ? resultLinkOf(input.result) : {};
+  const recorded = await recordStatus({ runRequestID: input.runRequestID, status: input.status, reason: input.reason, ...link }, deps);
+  return { status: input.status, reason: input.reason, recorded, ...(link.resultUrl ? { resultUrl: true } : {}) };
+}
+
+/**
+ * The link a route's result carries, for GET to return while it works: an http(s) URL, and its
+ * expiry when the result says (a route function of the caller's own may say nothing; a value
+ * that is not a date is left out rather than failing a run that succeeded).
+ */
+function resultLinkOf(result: { url?: unknown; expiresAt?: unknown } | undefined): { resultUrl?: string; resultUrlExpiresAt?: string; resultUrlExpiresAtEpochMs?: number } {
+  if (typeof result?.url !== 'string' || !/^https?:\/\//.test(result.url)) return {};
+  const expiresAtMs = typeof result.expiresAt === 'string' ? Date.parse(result.expiresAt) : NaN;
+  if (Number.isNaN(expiresAtMs)) return { resultUrl: result.url };
+  return { resultUrl: result.url, resultUrlExpiresAt: new Date(expiresAtMs).toISOString(), resultUrlExpiresAtEpochMs: expiresAtMs };
 }

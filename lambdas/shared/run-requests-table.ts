@@ -72,6 +72,10 @@ export interface StatusUpdate {
   readonly exitCode?: number;
   readonly submittedAtEpochS?: number;
   readonly deadlineEpochS?: number;
+  /** A link to the run's result, and when it stops working. */
+  readonly resultUrl?: string;
+  readonly resultUrlExpiresAt?: string;
+  readonly resultUrlExpiresAtEpochMs?: number;
 }
 
 const MAX_REASON_LENGTH = 1024;
@@ -130,6 +134,9 @@ export async function recordStatus(update: StatusUpdate, deps: StatusStoreDeps, 
     ['exitCode', update.exitCode],
     ['submittedAtEpochS', update.submittedAtEpochS],
     ['deadlineEpochS', update.deadlineEpochS],
+    ['resultUrl', update.resultUrl],
+    ['resultUrlExpiresAt', update.resultUrlExpiresAt],
+    ['resultUrlExpiresAtEpochMs', update.resultUrlExpiresAtEpochMs],
   ];
   for (const [name, value] of optional) {
     if (value === undefined) continue;

@@ -119,8 +119,10 @@ const VISIBLE_FIELDS: ReadonlyArray<[name: string, type: 'S' | 'N']> = [
 ];
 
 /**
- * GetItem response: the visible fields, or 404 when the item is absent or was posted by another
- * caller (a status is nobody else's business, and a 404 does not confirm that the id exists).
+ * GetItem response: the visible fields, and the link to the result while it works (epoch
+ * milliseconds compared as 13-digit strings: Velocity compares numbers only, and these are equal
+ * in length until the year 2286); or 404 when the item is absent or was posted by another caller
+ * (a status is nobody else's business, and a 404 does not confirm that the id exists).
  */
 export const GET_RESPONSE = `${CALLER}
 #set($item = $input.path('$.Item'))
@@ -141,6 +143,14 @@ export const GET_RESPONSE = `${CALLER}
   ,"${name}": $item.${name}.N
 #end`,
   ).join('')}
+#set($urlExpiresAtMs = "$!item.resultUrlExpiresAtEpochMs.N")
+#set($requestMs = "$context.requestTimeEpoch")
+#if("$!item.resultUrl.S" != "" && ($urlExpiresAtMs == "" || $urlExpiresAtMs.compareTo($requestMs) > 0))
+  ,"url": "${esc('$item.resultUrl.S')}"
+#if("$!item.resultUrlExpiresAt.S" != "")
+  ,"urlExpiresAt": "${esc('$item.resultUrlExpiresAt.S')}"
+#end
+#end
 }
 #end`;
 

@@ -8,6 +8,7 @@ import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Fn } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
+import { OUTCOME_RECORDERS, SERVICE_DIMENSION } from '../../contract';
 import { assertProp, fitName, metricsNamespaceOf, physicalName, regionOf } from '../shared/naming';
 
 /** Alarm thresholds; each alarm looks at 5-minute periods. */
@@ -60,6 +61,8 @@ export interface MonitoringProps {
   readonly alarmEmail?: string;
   /** Namespace of the pipeline's own metrics. @default - the gateway's (`batch-gateway/<namePrefix>`), or `batch-gateway` outside a gateway */
   readonly metricsNamespace?: string;
+  /** EventBridge rules whose failed deliveries are alarmed (the orchestration's job state changes), each with a label for its alarm's name. @default - none */
+  readonly eventRules?: readonly { readonly label: string; readonly ruleName: string }[];
 }
 
 /**
@@ -169,17 +172,25 @@ export class Monitoring extends Construct {
         namespace: 'AWS/States', metricName, dimensions: { StateMachineArn: props.stateMachineArn }, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: t.executionsFailed,
       });
     }
+    // Every function that records an outcome counts it under its own service: the alarm sums them.
+    const outcomes = (['RunsFailed', 'RunsTimedOut'] as const).flatMap((metricName) =>
+      OUTCOME_RECORDERS[metricName].map((service) => ({ id: `${metricName}_${service}`.replace(/-/g, '_').toLowerCase(), metricName, service })),
+    );
     alarm('runs-failed', 'Run requests ended FAILED or TIMED_OUT (Batch jobs failed, or orchestration errors)', {
       comparisonOperator: 'GreaterThanOrEqualToThreshold',
       threshold: t.runsFailed,
       metricQuery: [
-        { id: 'failed', metric: { namespace, metricName: 'RunsFailed', dimensions: { service: 'poll-job' }, stat: 'Sum', period: 300 } },
-        { id: 'failedOther', metric: { namespace, metricName: 'RunsFailed', dimensions: { service: 'record-status' }, stat: 'Sum', period: 300 } },
-        { id: 'timedOut', metric: { namespace, metricName: 'RunsTimedOut', dimensions: { service: 'poll-job' }, stat: 'Sum', period: 300 } },
-        { id: 'timedOutOther', metric: { namespace, metricName: 'RunsTimedOut', dimensions: { service: 'record-status' }, stat: 'Sum', period: 300 } },
-        { id: 'notSucceeded', expression: 'SUM([FILL(failed, 0), FILL(failedOther, 0), FILL(timedOut, 0), FILL(timedOutOther, 0)])', label: 'Runs failed or timed out', returnData: true },
+        ...outcomes.map(({ id, metricName, service }) => ({ id, metric: { namespace, metricName, dimensions: { [SERVICE_DIMENSION]: service }, stat: 'Sum', period: 300 } })),
+        { id: 'notSucceeded', expression: `SUM([${outcomes.map(({ id }) => `FILL(${id}, 0)`).join(', ')}])`, label: 'Runs failed or timed out', returnData: true },
       ],
     });
+    for (const { label, ruleName } of props.eventRules ?? []) {
+      // A rule whose target cannot be invoked (a permission gone, the function deleted) leaves every
+      // run to the safety-net checks: slower, and silent without this alarm.
+      alarm(`${label}-failed-invocations`, `EventBridge could not deliver the events of ${label} to its target: runs end only at their safety-net checks`, {
+        namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: ruleName }, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+      });
+    }
     for (const { node, functionName } of props.functions) {
       const label = node.id;
       alarm(`${label}-errors`, `Lambda ${label} raised errors`, {
@@ -191,7 +202,15 @@ export class Monitoring extends Construct {
     }
 
     const metric = (ns: string, metricName: string, dims: Record<string, string>, label: string, stat = 'Sum') => [ns, metricName, ...Object.entries(dims).flat(), { label, stat }];
-    const serviceMetric = (metricName: string, service: string, label: string) => metric(namespace, metricName, { service }, label);
+    const serviceMetric = (metricName: string, service: string, label: string) => metric(namespace, metricName, { [SERVICE_DIMENSION]: service }, label);
+    // One line per outcome: its recorders' metrics, hidden, and their sum.
+    const summedOverRecorders = (metricName: keyof typeof OUTCOME_RECORDERS, label: string) => {
+      const ids = OUTCOME_RECORDERS[metricName].map((service) => `${metricName}_${service}`.replace(/-/g, '_').toLowerCase());
+      return [
+        ...OUTCOME_RECORDERS[metricName].map((service, i) => [namespace, metricName, SERVICE_DIMENSION, service, { id: ids[i], visible: false, stat: 'Sum' }]),
+        [{ expression: `SUM([${ids.map((id) => `FILL(${id}, 0)`).join(', ')}])`, label, id: `${metricName.toLowerCase()}_total` }],
+      ];
+    };
     const dashboard = new CloudwatchDashboard(this, 'dashboard', {
       dashboardName: fitName(name, 255),
       dashboardBody: Fn.jsonencode({
@@ -205,9 +224,9 @@ export class Monitoring extends Construct {
                 metric('AWS/ApiGateway', 'Count', apiDimensions, 'Requests at the API'),
                 metric('AWS/States', 'ExecutionsStarted', { StateMachineArn: props.stateMachineArn }, 'Executions started'),
                 serviceMetric('JobsSubmitted', 'submit-job', 'Jobs submitted'),
-                serviceMetric('RunsSucceeded', 'poll-job', 'Jobs succeeded'),
-                serviceMetric('RunsFailed', 'poll-job', 'Jobs failed'),
-                serviceMetric('RunsTimedOut', 'poll-job', 'Jobs timed out'),
+                ...summedOverRecorders('RunsSucceeded', 'Runs succeeded'),
+                ...summedOverRecorders('RunsFailed', 'Runs failed'),
+                ...summedOverRecorders('RunsTimedOut', 'Runs timed out'),
                 serviceMetric('RunsRejected', 'record-status', 'Requests rejected'),
               ],
             },

@@ -211,7 +211,8 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
         // Expected failures (bad input) come back as values with a message for the client.
         Default: STATE.rejectRouteInput,
       },
-      [STATE.recordRouteSuccess]: recordStatus(STATE.routeLink, { status: 'SUCCEEDED' }),
+      // The result goes along: a link in it is kept on the item for GET (record-status checks it).
+      [STATE.recordRouteSuccess]: recordStatus(STATE.routeLink, { status: 'SUCCEEDED', 'result.$': '$.result' }),
       [STATE.routeLink]: {
         Type: 'Choice',
         Choices: [{ And: [{ Variable: '$.result.url', IsPresent: true }, { Variable: '$.result.url', IsString: true }], Next: STATE.routeSucceededOutcome }],
