@@ -133,6 +133,7 @@ export class FakeBatch {
   public onSubmitted?: (jobId: string) => Promise<void>;
   public submitCalls = 0;
   public describeCalls = 0;
+  public listCalls = 0;
 
   constructor(private readonly scriptFor: (input: SubmitJobCommandInput) => JobScript) {
     this.mock.on(SubmitJobCommand).callsFake(async (input: SubmitJobCommandInput) => {
@@ -151,6 +152,7 @@ export class FakeBatch {
       return { jobs: jobs.flatMap((id) => (this.jobs.has(id) ? [this.describe(id)] : [])) };
     });
     this.mock.on(ListJobsCommand).callsFake(({ filters }: { filters?: { values?: string[] }[] }) => {
+      this.listCalls++;
       const name = filters?.[0]?.values?.[0];
       return { jobSummaryList: [...this.jobs].filter(([, j]) => j.input.jobName === name).map(([jobId, j]) => ({ jobId, jobName: j.input.jobName, createdAt: 0 })) };
     });

@@ -6,6 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
+import { recordSubmitIntent } from '../../lambdas/shared/run-requests-table';
 import { STATE } from '../../modules/orchestration/definition';
 import { FIXED_TRANSITIONS } from '../../modules/orchestration/polling-cost';
 import {
@@ -21,6 +22,7 @@ import {
   SimulatedClock,
   startTable,
   synthesizedOrchestration,
+  TABLE_NAME,
 } from '../helpers/orchestration-harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -72,6 +74,8 @@ const statusesOf = (item: Json): string[] => (item.statusHistory as { status: st
 describe('events completion, executed', () => {
   it('completes a job from its events alone: no DescribeJobs, one wake-up, two transitions past the submit', async () => {
     const { error, result, item, states, handled } = await run('prompt', { parameters: { message: 'hi' } });
+    // One Batch call in the common case: no ListJobs before the submit.
+    expect(batch.listCalls).toBe(0);
 
     expect(error).toBeUndefined();
     expect(result).toMatchObject({ job: { jobId: 'job-1', status: 'SUCCEEDED', exitCode: 0 } });
@@ -126,6 +130,32 @@ describe('events completion, executed', () => {
     ]);
     expect(batch.describeCalls).toBe(0);
     expect(states).not.toContain(STATE.poll);
+  });
+
+  it('recovers from a crash between the intent and SubmitJob with one job: the next attempt looks, finds none, submits', async () => {
+    const runRequestID = randomUUID();
+    const input = await putAcceptedRequest(table.client, { runRequestID, processname: 'sample' });
+    let crashes = 1;
+
+    const { error } = await execute(definition, bundleOfTask, handlers, clock, input, {
+      events: { batch, tokens, delivery: 'prompt' },
+      before: {
+        // The first attempt records its intent, then dies before SubmitJob (as a Lambda timeout would).
+        [STATE.submit]: async () => {
+          if (crashes-- > 0) {
+            await recordSubmitIntent(runRequestID, `sample-${runRequestID}`, { ddb: table.client, tableName: TABLE_NAME, now: () => Date.now() });
+            throw Object.assign(new Error('Task timed out after 60.00 seconds'), { name: 'Lambda.Unknown' });
+          }
+        },
+      },
+    });
+    const item = await readItem(table.client, runRequestID);
+
+    expect(error).toBeUndefined();
+    expect(item).toMatchObject({ status: 'SUCCEEDED', jobId: 'job-1' });
+    expect(batch.listCalls).toBe(1);
+    expect(batch.submitCalls).toBe(1);
+    expect(batch.jobs.size).toBe(1);
   });
 
   it('changes nothing for repeated and out-of-order events: each status once, one wake-up', async () => {
