@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
-import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, outputValue, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
 import { type EventFaults, LocalEventBus } from './events';
 import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
@@ -62,6 +62,10 @@ export interface LocalMode {
   readonly dynamodbEndpoint: string;
   /** The identity every local caller has (local mode takes no credentials). */
   readonly identity: string;
+  /** Where the artifacts bucket's objects are kept, each at its key (`<runRequestID>/...`). */
+  readonly artifactsDir: string;
+  /** Where each job's output is kept, as `<jobId>.log`. */
+  readonly jobLogsDir: string;
   readonly services: { readonly batch: Awaited<ReturnType<typeof startLocalBatch>>; readonly sfn: Awaited<ReturnType<typeof startLocalStepFunctions>>; readonly events: LocalEventBus };
   /** Resolves when no stream batch, execution or job is in flight. */
   idle(): Promise<void>;
@@ -90,6 +94,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const s3 = await startLocalS3({ dataDir: options.dataDir, log });
     services.push(s3);
     const resolve = referenceResolver(config);
+    const artifactsBucket = outputValue(config, resolve, 'artifacts_bucket');
     const functions = functionsOf(config);
     const invokeBundle = bundleInvoker(options.root);
     const invoke = (fn: { bundle: string; functionName: string; timeoutSeconds: number }): LambdaHandler => invokeBundle(fn.bundle, fn.functionName, fn.timeoutSeconds);
@@ -284,6 +289,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       stateMachineArn,
       dynamodbEndpoint: dynamo.endpoint,
       identity: LOCAL_IDENTITY,
+      artifactsDir: s3.bucketDir(artifactsBucket),
+      jobLogsDir: batch.logDir,
       services: { batch, sfn, events },
       replayStream: () => stream.replayLastBatch(),
       idle,

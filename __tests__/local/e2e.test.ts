@@ -2,6 +2,11 @@
  * End to end, in local mode: the default stack synthesized, its pipeline started from those
  * artifacts on free ports, driven only through its HTTP and WebSocket interfaces.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { PNG } from 'pngjs';
 import WebSocket from 'ws';
 import { LocalProcess, startLocalProcess } from '../helpers/local-process';
@@ -159,4 +164,47 @@ describe('local mode, end to end', () => {
     expect(png.width).toBeGreaterThan(png.height);
     socket.close();
   });
+});
+
+/** The artifacts bucket of the dev stack, as local mode names it: its prefix, then `local`. */
+const LOCAL_ARTIFACTS_BUCKET = 'batch-gateway-dev-artifacts-local';
+
+describe('local mode, where results land', () => {
+  it('keeps each job\'s output and each artifact under the data dir, where --json says', async () => {
+    const job = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'where-it-lands' } });
+    const barcode = await post({ processname: 'barcode', clientname: 'e2e', parameters: { text: 'LANDS' } });
+    const { jobId } = await finalStatus(job.body.runRequestID);
+    await finalStatus(barcode.body.runRequestID);
+
+    expect(local.jobLogsDir).toBe(path.join(local.dataDir, 'batch', 'logs'));
+    expect(local.artifactsDir).toBe(path.join(local.dataDir, 's3', LOCAL_ARTIFACTS_BUCKET));
+    expect(readFileSync(path.join(local.jobLogsDir, `${jobId}.log`), 'utf8')).toContain('batch-gateway sample job: where-it-lands');
+    expect(existsSync(path.join(local.artifactsDir, barcode.body.runRequestID, 'barcode.png'))).toBe(true);
+  });
+
+  it('prints those places in its banner', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'bg-banner-'));
+    const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'local.mjs'), '--port', '0', '--data-dir', dataDir, '--stack-dir', local.stackDir], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const banner: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          banner.push(line);
+          if (line === 'Ctrl-C stops everything.') resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`local mode exited with ${code}: ${banner.join('\n')}`)));
+      });
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+
+    const line = (label: string) => banner.find((l) => l.startsWith(`  ${label} `));
+    expect(line('artifacts')).toContain(` ${path.join(dataDir, 's3', LOCAL_ARTIFACTS_BUCKET, '<runRequestID>')}/ `);
+    expect(line('job output')).toContain(` ${path.join(dataDir, 'batch', 'logs', '<jobId>.log')} `);
+  }, 60_000);
 });
