@@ -6,13 +6,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, TERMINAL_STATUSES } from '../contract';
+import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, RUN_REQUEST_KEY, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
 import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, outputValue, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
 import { type EventFaults, LocalEventBus } from './events';
 import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
 import { bundleInvoker } from './lambdas';
+import { recentRunRequests } from './recent';
 import { restApiFromConfig } from './rest-config';
 import { startLocalRestApi } from './rest';
 import { startLocalS3 } from './s3';
@@ -90,6 +91,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const dynamo = await startLocalDynamo({ dataDir: options.dataDir, log });
     services.push(dynamo);
     const tables = tablesOf(config);
+    const runRequestsTable = tables.find((t) => t.hashKey === RUN_REQUEST_KEY);
+    if (!runRequestsTable) throw new Error(`local mode: the stack has no run-requests table (a table keyed by ${RUN_REQUEST_KEY})`);
     await dynamo.ensureTables(tables.map((t) => ({ name: t.name, hashKey: t.hashKey, indexes: t.indexes })));
     const s3 = await startLocalS3({ dataDir: options.dataDir, log });
     services.push(s3);
@@ -276,6 +279,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending, events: events.counts }),
         idle: () => idle(),
         replayStream: () => stream.replayLastBatch(),
+        jobLogFile: (jobId) => batch.job(jobId)?.logFile,
+        recentRunRequests: (limit) => recentRunRequests(dynamo.client, runRequestsTable.name, limit),
       },
     });
     services.push(front);
