@@ -16,6 +16,7 @@ import { bundleInvoker } from './lambdas';
 import { recentRunRequests } from './recent';
 import { restApiFromConfig } from './rest-config';
 import { startLocalRestApi } from './rest';
+import { pageRoutesOf } from './routes';
 import { startLocalS3 } from './s3';
 import { startLocalStepFunctions } from './sfn';
 import { LocalStream } from './stream';
@@ -110,9 +111,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       log,
     });
     services.push({ url: 'local-events', close: () => events.stop() });
+    const jobDefinitions = jobDefinitionsOf(config);
     const batch = await startLocalBatch({
       dataDir: options.dataDir,
-      jobDefinitions: jobDefinitionsOf(config),
+      jobDefinitions,
       throttlePerSecond: options.batchThrottlePerSecond ?? 50,
       statusDelayMs: options.batchStatusDelayMs,
       onStateChange: (detail) => events.put(BATCH_JOB_STATE_CHANGE.source, BATCH_JOB_STATE_CHANGE.detailType, detail, [String(detail.jobArn)]),
@@ -139,6 +141,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const stateMachineArn = resolve(`\${aws_sfn_state_machine.${machineId}.arn}`);
     const definition = JSON.parse(resolve(machine.definition)) as { States: Record<string, Json> };
     const functionByArn = new Map(functions.map((f) => [resolve(`\${aws_lambda_function.${f.id}.arn}`), f]));
+    const pageRoutes = pageRoutesOf(definition.States, jobDefinitions, (functionArn) => functionByArn.get(functionArn)?.bundle);
     const waitScale = options.waitScale ?? 1;
     const waitBefore = waitsBeforeTasks(definition.States);
     for (const state of Object.values(definition.States)) {
@@ -274,6 +277,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         keepaliveMessage: JSON.stringify(PING_MESSAGE),
         keepaliveIntervalMs: String(Math.min(KEEPALIVE_INTERVAL_SECONDS * 1000, ws.limits.idleTimeoutMs / 2)),
         terminalStatuses: TERMINAL_STATUSES.join(','),
+        // The form's routes and the parameters each offers.
+        routes: pageRoutes,
       }),
       controls: {
         state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending, events: events.counts }),
