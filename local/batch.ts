@@ -98,6 +98,8 @@ export interface LocalBatch extends LocalService {
   /** Calls that passed the throttle, by operation (`SubmitJob`, ...). */
   readonly calls: Record<string, number>;
   job(jobId: string): LocalJobRecord | undefined;
+  /** The folder of the jobs' output, one `<jobId>.log` each (the job's `logFile`). */
+  readonly logDir: string;
   /** Every job, in the order submitted. */
   jobs(): LocalJobRecord[];
   /** Resolves when no job is in flight: none waiting to start, no process running. */
@@ -661,6 +663,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       return { ...calls };
     },
     job: (jobId) => (jobs.has(jobId) ? structuredClone(jobs.get(jobId)!) : undefined),
+    logDir,
     jobs: () => [...jobs.values()].map((job) => structuredClone(job)),
     idle: () => (runtimes.size === 0 || closed ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
     async close() {

@@ -11,6 +11,7 @@ type Json = Record<string, any>;
 export interface CdkTfJson {
   readonly resource: Record<string, Record<string, Json>>;
   readonly data?: Record<string, Record<string, Json>>;
+  readonly output?: Record<string, Json>;
 }
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -63,6 +64,13 @@ export function referenceResolver(config: CdkTfJson, overrides: Record<string, s
       if (resolved === undefined) throw new Error(`local mode cannot resolve ${ref}: add a local value for it`);
       return resolved;
     });
+}
+
+/** The value of the stack's output `name`, its references resolved. */
+export function outputValue(config: CdkTfJson, resolve: (value: string) => string, name: string): string {
+  const value = config.output?.[name]?.value;
+  if (typeof value !== 'string') throw new Error(`local mode: the stack has no output ${name}`);
+  return resolve(value);
 }
 
 /** A bucket created with a prefix gets a generated name; locally the prefix plus `local`. */

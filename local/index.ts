@@ -6,15 +6,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, TERMINAL_STATUSES } from '../contract';
+import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, RUN_REQUEST_KEY, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
-import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, outputValue, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
 import { type EventFaults, LocalEventBus } from './events';
 import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
 import { bundleInvoker } from './lambdas';
+import { recentRunRequests } from './recent';
 import { restApiFromConfig } from './rest-config';
 import { startLocalRestApi } from './rest';
+import { pageRoutesOf } from './routes';
 import { startLocalS3 } from './s3';
 import { startLocalStepFunctions } from './sfn';
 import { LocalStream } from './stream';
@@ -62,6 +64,10 @@ export interface LocalMode {
   readonly dynamodbEndpoint: string;
   /** The identity every local caller has (local mode takes no credentials). */
   readonly identity: string;
+  /** Where the artifacts bucket's objects are kept, each at its key (`<runRequestID>/...`). */
+  readonly artifactsDir: string;
+  /** Where each job's output is kept, as `<jobId>.log`. */
+  readonly jobLogsDir: string;
   readonly services: { readonly batch: Awaited<ReturnType<typeof startLocalBatch>>; readonly sfn: Awaited<ReturnType<typeof startLocalStepFunctions>>; readonly events: LocalEventBus };
   /** Resolves when no stream batch, execution or job is in flight. */
   idle(): Promise<void>;
@@ -86,10 +92,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const dynamo = await startLocalDynamo({ dataDir: options.dataDir, log });
     services.push(dynamo);
     const tables = tablesOf(config);
+    const runRequestsTable = tables.find((t) => t.hashKey === RUN_REQUEST_KEY);
+    if (!runRequestsTable) throw new Error(`local mode: the stack has no run-requests table (a table keyed by ${RUN_REQUEST_KEY})`);
     await dynamo.ensureTables(tables.map((t) => ({ name: t.name, hashKey: t.hashKey, indexes: t.indexes })));
     const s3 = await startLocalS3({ dataDir: options.dataDir, log });
     services.push(s3);
     const resolve = referenceResolver(config);
+    const artifactsBucket = outputValue(config, resolve, 'artifacts_bucket');
     const functions = functionsOf(config);
     const invokeBundle = bundleInvoker(options.root);
     const invoke = (fn: { bundle: string; functionName: string; timeoutSeconds: number }): LambdaHandler => invokeBundle(fn.bundle, fn.functionName, fn.timeoutSeconds);
@@ -102,9 +111,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       log,
     });
     services.push({ url: 'local-events', close: () => events.stop() });
+    const jobDefinitions = jobDefinitionsOf(config);
     const batch = await startLocalBatch({
       dataDir: options.dataDir,
-      jobDefinitions: jobDefinitionsOf(config),
+      jobDefinitions,
       throttlePerSecond: options.batchThrottlePerSecond ?? 50,
       statusDelayMs: options.batchStatusDelayMs,
       onStateChange: (detail) => events.put(BATCH_JOB_STATE_CHANGE.source, BATCH_JOB_STATE_CHANGE.detailType, detail, [String(detail.jobArn)]),
@@ -131,6 +141,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const stateMachineArn = resolve(`\${aws_sfn_state_machine.${machineId}.arn}`);
     const definition = JSON.parse(resolve(machine.definition)) as { States: Record<string, Json> };
     const functionByArn = new Map(functions.map((f) => [resolve(`\${aws_lambda_function.${f.id}.arn}`), f]));
+    const pageRoutes = pageRoutesOf(definition.States, jobDefinitions, (functionArn) => functionByArn.get(functionArn)?.bundle);
     const waitScale = options.waitScale ?? 1;
     const waitBefore = waitsBeforeTasks(definition.States);
     for (const state of Object.values(definition.States)) {
@@ -266,11 +277,15 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         keepaliveMessage: JSON.stringify(PING_MESSAGE),
         keepaliveIntervalMs: String(Math.min(KEEPALIVE_INTERVAL_SECONDS * 1000, ws.limits.idleTimeoutMs / 2)),
         terminalStatuses: TERMINAL_STATUSES.join(','),
+        // The form's routes and the parameters each offers.
+        routes: pageRoutes,
       }),
       controls: {
         state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending, events: events.counts }),
         idle: () => idle(),
         replayStream: () => stream.replayLastBatch(),
+        jobLogFile: (jobId) => batch.job(jobId)?.logFile,
+        recentRunRequests: (limit) => recentRunRequests(dynamo.client, runRequestsTable.name, limit),
       },
     });
     services.push(front);
@@ -284,6 +299,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       stateMachineArn,
       dynamodbEndpoint: dynamo.endpoint,
       identity: LOCAL_IDENTITY,
+      artifactsDir: s3.bucketDir(artifactsBucket),
+      jobLogsDir: batch.logDir,
       services: { batch, sfn, events },
       replayStream: () => stream.replayLastBatch(),
       idle,

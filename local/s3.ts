@@ -26,6 +26,11 @@ export interface LocalS3Options {
   readonly log: LocalLog;
 }
 
+export interface LocalS3 extends LocalService {
+  /** The folder a bucket's objects live in, each at its key (`<dataDir>/s3/<bucket>`). */
+  bucketDir(bucket: string): string;
+}
+
 /** What the sidecar keeps: the headers a GET gives back. */
 interface ObjectMeta {
   readonly contentType: string;
@@ -166,7 +171,7 @@ function checkExpiry(url: URL): void {
   if (Date.now() > signedAt + Number(expires) * 1000) throw new S3Error(403, 'AccessDenied', 'Request has expired');
 }
 
-export async function startLocalS3(options: LocalS3Options): Promise<LocalService> {
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const { log } = options;
   const root = path.join(options.dataDir, 's3');
   await fs.mkdir(root, { recursive: true });
@@ -279,6 +284,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalServic
 
   return {
     url,
+    bucketDir: (bucket) => path.join(root, bucket),
     close: () => closeServer(server),
   };
 }

@@ -1,7 +1,7 @@
 // `npm run local [-- --stack NAME] [--port N] [--data-dir DIR] [--wait-scale X]`: build, synthesize,
 // and run one environment's pipeline (dev by default) on this machine from those artifacts (see local/index.ts).
 // For tests and tools: --stack-dir DIR uses an already synthesized stack (no build, no synth),
-// --json prints one JSON line with the URLs once ready, --batch-status-delay-ms and
+// --json prints one JSON line with the URLs and where results land once ready, --batch-status-delay-ms and
 // --batch-throttle tune the local Batch; --events-lost RATE, --events-repeated RATE and
 // --events-delay-ms N make the local EventBridge lose, repeat and delay events (the safety net at work).
 import { existsSync } from 'node:fs';
@@ -104,16 +104,16 @@ function startError(err) {
 // `npm run reconcile` against local mode: the SDK's standard variables point it at the local
 // DynamoDB and Step Functions. startLocalMode sets them in this process for the bundles; the
 // credentials are placeholders (local mode checks none).
-const { readSynthesized, referenceResolver } = require(path.join(root, 'dist', 'app', 'local', 'config.js'));
+const { outputValue, readSynthesized, referenceResolver } = require(path.join(root, 'dist', 'app', 'local', 'config.js'));
 const synthesized = readSynthesized(stackDir);
-const tableName = referenceResolver(synthesized)(synthesized.output.run_requests_table_name.value);
+const tableName = outputValue(synthesized, referenceResolver(synthesized), 'run_requests_table_name');
 const operatorEnv = Object.fromEntries(['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SFN'].map((name) => [name, process.env[name]]));
 const reconcileCommand = `${Object.entries(operatorEnv).map(([name, value]) => `${name}=${value}`).join(' ')} \\
     npm run reconcile -- --table-name ${tableName} --state-machine-arn ${local.stateMachineArn} --dry-run`;
 
 if (args.json) {
-  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn } = local;
-  console.log(JSON.stringify({ statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, tableName, operatorEnv }));
+  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, artifactsDir, jobLogsDir } = local;
+  console.log(JSON.stringify({ statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, tableName, operatorEnv, artifactsDir, jobLogsDir }));
 }
 
 if (!args.json) console.log(`batch-gateway local mode (no AWS account, no credentials: every caller is ${local.identity})
@@ -121,6 +121,8 @@ if (!args.json) console.log(`batch-gateway local mode (no AWS account, no creden
   REST API      ${local.apiUrl}   (POST ${local.runRequestsUrl}, GET ${local.runRequestsUrl}/{id})
   WebSocket     ${local.websocketUrl}?clientId=<id>
   data          ${dataDir}   (survives a restart)
+  artifacts     ${path.join(local.artifactsDir, '<runRequestID>')}${path.sep}   (the barcode's PNG, a job's stored results)
+  job output    ${path.join(local.jobLogsDir, '<jobId>.log')}   (the jobId: GET ${local.runRequestsUrl}/{id}; the status page links it)
   waits         scaled by ${waitScale}
 Try:
   curl -s -X POST ${local.runRequestsUrl} -H 'content-type: application/json' -d '{"processname":"barcode","clientname":"me","parameters":{"text":"HELLO-123"}}'

@@ -31,6 +31,11 @@ export interface LocalProcess {
   readonly log: string[];
   /** Where it keeps its state. */
   readonly dataDir: string;
+  /** The synthesized stack it runs (`--stack-dir`). */
+  readonly stackDir: string;
+  /** Under the data dir: the artifacts bucket's objects, at their keys, and each job's `<jobId>.log`. */
+  readonly artifactsDir: string;
+  readonly jobLogsDir: string;
   /** Ends the process with SIGKILL, as a crash would: nothing is shut down, the data dir stays. */
   crash(): Promise<void>;
   /** Stops the process (SIGTERM) and removes its data dir. */
@@ -46,9 +51,10 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
   mkdirSync(outdir, { recursive: true });
   synthesize({ outdir, config: devConfig(configure) });
   dataDir ??= mkdtempSync(path.join(tmpdir(), `bg-${name}-`));
+  const stackDir = path.join(outdir, 'stacks', DEFAULT_ENVIRONMENT);
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', path.join(outdir, 'stacks', DEFAULT_ENVIRONMENT), ...extraArgs],
+    [path.join(root, 'scripts', 'local.mjs'), '--json', '--port', '0', '--data-dir', dataDir, '--stack-dir', stackDir, ...extraArgs],
     { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const log: string[] = [];
@@ -89,6 +95,9 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
     replayStream: async () => Number((await control('POST', 'replay-stream')).replayed),
     log,
     dataDir,
+    stackDir,
+    artifactsDir: urls.artifactsDir,
+    jobLogsDir: urls.jobLogsDir,
     crash: () => end('SIGKILL'),
     stop: async () => {
       await end('SIGTERM');

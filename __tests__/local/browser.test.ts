@@ -1,13 +1,14 @@
 /**
- * The status page in a real browser (Debian's Chromium, driven by playwright-core): submit a
- * request, watch its status change live, see the barcode, see an error; keep the WebSocket alive
- * with pings, and reconnect after the connection closes without losing an outcome. The page's
+ * The status page in a real browser (Debian's Chromium, driven by playwright-core): choose a route
+ * and edit its parameters, submit a request, watch its status change live, see the barcode, an
+ * error or the job's output; find the requests posted elsewhere; keep the WebSocket alive with
+ * pings, and reconnect after the connection closes without losing an outcome. The page's
  * timers run on Playwright's fake clock where a test needs minutes to pass, or nothing to happen,
  * at its command. Screenshots are kept in test-artifacts/ (ignored by git, kept by CI).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, chromium, Locator, Page } from 'playwright-core';
 import { LocalProcess, startLocalProcess } from '../helpers/local-process';
 
 const artifacts = path.join(__dirname, '..', '..', 'test-artifacts');
@@ -50,12 +51,45 @@ function connectionsOf(clientId: string): string[] {
     .map((e) => String(e.connectionId));
 }
 
+/** A page opened on the status page, once its WebSocket is open. */
+async function openPage(): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(local.statusPageUrl);
+  await page.locator('#connection.open').waitFor({ timeout: 10_000 });
+  return page;
+}
+
 /** A page on the fake clock, opened on the status page, once its WebSocket is open; returns its client id. */
 async function openOnFakeClock(page: Page): Promise<string> {
   await page.clock.install();
   await page.goto(local.statusPageUrl);
   await page.locator('#connection.open').waitFor({ timeout: 10_000 });
   return (await page.locator('#client-id').textContent())!;
+}
+
+/** Submits the page's form; returns the new request's row and the body the page posted. */
+async function submit(page: Page): Promise<{ row: Locator; posted: Record<string, unknown> }> {
+  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/runrequests')), page.click('#submit')]);
+  const { runRequestID } = (await response.json()) as { runRequestID: string };
+  return { row: page.locator(`#rr-${runRequestID}`), posted: response.request().postDataJSON() as Record<string, unknown> };
+}
+
+/** The parameter fields the form shows, as name → value. */
+async function formParameters(page: Page): Promise<Record<string, string>> {
+  const rows = page.locator('#parameter-rows .parameter');
+  const names = await rows.locator('.parameter-name').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
+  const values = await rows.locator('.parameter-value').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
+  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
+}
+
+/** A request posted as curl would post it: not by the page. */
+async function postElsewhere(body: Record<string, unknown>): Promise<string> {
+  const response = await fetch(local.runRequestsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientname: 'curl', ...body }) });
+  return ((await response.json()) as { runRequestID: string }).runRequestID;
+}
+
+async function statusOf(runRequestID: string): Promise<string> {
+  return ((await (await fetch(`${local.runRequestsUrl}/${runRequestID}`)).json()) as { status: string }).status;
 }
 
 /** Waits, without a fixed sleep, until `condition` holds (polled every 50 ms, at most `timeoutMs`). */
@@ -69,14 +103,12 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 
 describe('status page', () => {
   it('submits a barcode request, shows its status live and the barcode', async () => {
-    const page = await browser.newPage();
-    await page.goto(local.statusPageUrl);
-    await page.locator('#connection.open').waitFor({ timeout: 10_000 });
+    const page = await openPage();
 
     await page.selectOption('#processname', 'barcode');
-    await page.fill('#text', 'HELLO-123');
-    await page.click('#submit');
-    const status = page.locator('#requests tr').first().locator('[data-testid="status"]');
+    await page.getByLabel('value of text').fill('HELLO-123');
+    const { row } = await submit(page);
+    const status = row.locator('[data-testid="status"]');
     await status.filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 20_000 });
     const image = page.locator('img.artifact').first();
     await image.waitFor();
@@ -87,19 +119,16 @@ describe('status page', () => {
     expect(await status.textContent()).toBe('SUCCEEDED');
     const size = await image.evaluate((img) => ({ width: (img as unknown as { naturalWidth: number }).naturalWidth, height: (img as unknown as { naturalHeight: number }).naturalHeight }));
     expect(size.width).toBeGreaterThan(size.height);
-    expect(await page.locator('a.result-link').first().getAttribute('href')).toContain('/barcode.png');
+    expect(await row.locator('a.result-link').getAttribute('href')).toContain('/barcode.png');
     await page.close();
   }, 60_000);
 
   it('shows the error of a rejected request', async () => {
-    const page = await browser.newPage();
-    await page.goto(local.statusPageUrl);
-    await page.locator('#connection.open').waitFor({ timeout: 10_000 });
+    const page = await openPage();
 
     await page.selectOption('#processname', 'barcode');
-    await page.fill('#text', 'café');
-    await page.click('#submit');
-    const row = page.locator('#requests tr').first();
+    await page.getByLabel('value of text').fill('café');
+    const { row } = await submit(page);
     await row.locator('[data-testid="status"]').filter({ hasText: 'REJECTED' }).waitFor({ timeout: 20_000 });
     await page.screenshot({ path: path.join(artifacts, 'status-page-rejected.png'), fullPage: true });
 
@@ -144,9 +173,8 @@ describe('status page', () => {
     expect((await fetch(managementUrl, { method: 'DELETE' })).status).toBe(204);
     await page.locator('#connection.closed').filter({ hasText: /reconnecting in 1 s/ }).waitFor({ timeout: 10_000 });
     await page.selectOption('#processname', 'barcode');
-    await page.fill('#text', 'WHILE-AWAY');
-    await page.click('#submit');
-    const first = page.locator('#requests tr').first();
+    await page.getByLabel('value of text').fill('WHILE-AWAY');
+    const { row: first } = await submit(page);
     await first.locator('[data-testid="status"]').filter({ hasText: 'ACCEPTED' }).waitFor({ timeout: 10_000 });
     const runRequestID = (await first.getAttribute('id'))!.replace(/^rr-/, '');
     await until(async () => ((await (await fetch(`${local.runRequestsUrl}/${runRequestID}`)).json()) as { status: string }).status === 'SUCCEEDED', 'the run to succeed');
@@ -162,12 +190,11 @@ describe('status page', () => {
     const connections = connectionsOf(clientId);
     expect(connections).toHaveLength(2);
     expect(connections[1]).not.toBe(firstConnection);
-    expect(await first.locator('td').last().textContent()).toMatch(/^no result link received/);
+    expect(await first.locator('td.result').textContent()).toMatch(/^no result link received/);
 
     // Act 3: another run, heard over the new connection (the only way its link can arrive).
-    await page.fill('#text', 'AFTER-RECONNECT');
-    await page.click('#submit');
-    const second = page.locator('#requests tr').first();
+    await page.getByLabel('value of text').fill('AFTER-RECONNECT');
+    const { row: second } = await submit(page);
     await second.locator('[data-testid="status"]').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 20_000 });
     await page.screenshot({ path: path.join(artifacts, 'status-page-reconnected.png'), fullPage: true });
 
@@ -182,7 +209,7 @@ describe('status page', () => {
     await page.goto(local.statusPageUrl);
 
     await page.selectOption('#processname', 'sample');
-    await page.fill('#text', 'x'.repeat(5000));
+    await page.getByLabel('value of message').fill('x'.repeat(5000));
     await page.click('#submit');
     const formError = page.locator('#form-error');
     await formError.filter({ hasText: '400' }).waitFor({ timeout: 10_000 });
@@ -190,4 +217,101 @@ describe('status page', () => {
     expect(await formError.textContent()).toMatch(/^400: /);
     await page.close();
   }, 30_000);
+
+  it("offers the stack's routes, each with its default parameters", async () => {
+    const page = await openPage();
+
+    const routes = await page.locator('#processname option').evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value));
+    await page.selectOption('#processname', 'sample');
+    const sample = await formParameters(page);
+    await page.selectOption('#processname', 'barcode');
+    const barcode = await formParameters(page);
+
+    expect(routes).toEqual(['sample', 'barcode']);
+    expect(sample).toEqual({ message: 'hello', sleepSeconds: '0', exitCode: '0' });
+    expect(barcode).toEqual({ text: 'HELLO-123' });
+    await page.close();
+  }, 30_000);
+
+  it('submits the parameters as edited: exitCode 3 ends FAILED, and the log link opens the job\'s output', async () => {
+    const page = await openPage();
+
+    await page.selectOption('#processname', 'sample');
+    await page.getByLabel('value of exitCode').fill('3');
+    await page.getByLabel('value of message').fill('edited-on-the-page');
+    await page.getByLabel('remove sleepSeconds').click();
+    await page.click('#add-parameter');
+    await page.locator('#parameter-rows .parameter-name').last().fill('note');
+    await page.getByLabel('value of note').fill('added');
+    const { row, posted } = await submit(page);
+    await row.locator('[data-testid="status"]').filter({ hasText: 'FAILED' }).waitFor({ timeout: 20_000 });
+    // The job's id and exit code come with the GET that follows the WebSocket's message.
+    const job = row.locator('td').last();
+    await job.filter({ hasText: 'exit code 3' }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(artifacts, 'status-page-failed-job.png'), fullPage: true });
+    const [logPage] = await Promise.all([page.waitForEvent('popup'), job.locator('a.log-link').click()]);
+    await logPage.waitForLoadState();
+
+    expect(posted.parameters).toEqual({ message: 'edited-on-the-page', exitCode: '3', note: 'added' });
+    expect(await job.textContent()).toBe('log exit code 3');
+    expect(await logPage.locator('body').textContent()).toContain('batch-gateway sample job: edited-on-the-page');
+    await logPage.close();
+    await page.close();
+  }, 60_000);
+
+  it('says which parameter is wrong before posting', async () => {
+    const page = await openPage();
+    let posts = 0;
+    page.on('request', (request) => void (request.method() === 'POST' && (posts += 1)));
+
+    await page.selectOption('#processname', 'barcode');
+    await page.click('#add-parameter');
+    await page.locator('#parameter-rows .parameter-value').last().fill('orphan');
+    await page.click('#submit');
+    const noName = await page.locator('#form-error').textContent();
+    await page.locator('#parameter-rows .parameter-name').last().fill('text');
+    await page.click('#submit');
+    const twice = await page.locator('#form-error').textContent();
+
+    expect(noName).toBe('the value "orphan" has no parameter name');
+    expect(twice).toBe('parameter text is given twice');
+    expect(posts).toBe(0);
+    await page.close();
+  }, 30_000);
+
+  it('lists the requests received last, posted elsewhere too, and follows their statuses', async () => {
+    const finished = await postElsewhere({ processname: 'sample', parameters: { message: 'posted-by-curl' } });
+    await until(async () => (await statusOf(finished)) === 'SUCCEEDED', 'the first run to succeed');
+    const running = await postElsewhere({ processname: 'sample', parameters: { sleepSeconds: '5' } });
+
+    const page = await openPage();
+    const finishedRow = page.locator(`#rr-${finished}`);
+    const runningRow = page.locator(`#rr-${running}`);
+    const runningAtFirst = await runningRow.locator('[data-testid="status"]').textContent();
+    await runningRow.locator('[data-testid="status"]').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 20_000 });
+
+    expect(await page.locator('#requests tr').nth(0).getAttribute('id')).toBe(`rr-${running}`);
+    expect(await page.locator('#requests tr').nth(1).getAttribute('id')).toBe(`rr-${finished}`);
+    expect(await finishedRow.locator('td').nth(1).textContent()).toBe('sample');
+    expect(await finishedRow.locator('[data-testid="status"]').textContent()).toBe('SUCCEEDED');
+    expect(await finishedRow.locator('a.log-link').getAttribute('href')).toMatch(/^local\/jobs\/[^/]+\/log$/);
+    expect(runningAtFirst).not.toBe('SUCCEEDED');
+    await page.close();
+  }, 60_000);
+
+  it('shows a result link the list or a GET carries, with when it stops working', async () => {
+    const page = await browser.newPage();
+    // A request whose item holds its link (as the API keeps it), listed first.
+    const link = { runRequestID: 'with-link', status: 'SUCCEEDED', processname: 'barcode', url: `${local.statusPageUrl}with-link/barcode.png`, urlExpiresAt: '2030-01-01T00:00:00Z' };
+    await page.route('**/local/recent.json*', (route) => route.fulfill({ json: { runRequests: [link] } }));
+    await page.goto(local.statusPageUrl);
+
+    const row = page.locator('#rr-with-link');
+    await row.waitFor({ timeout: 10_000 });
+
+    expect(await row.locator('a.result-link').getAttribute('href')).toBe(link.url);
+    expect(await row.locator('td.result').textContent()).toContain('link valid until 2030-01-01T00:00:00Z');
+    await page.close();
+  }, 30_000);
 });
+

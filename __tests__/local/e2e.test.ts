@@ -2,6 +2,12 @@
  * End to end, in local mode: the default stack synthesized, its pipeline started from those
  * artifacts on free ports, driven only through its HTTP and WebSocket interfaces.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { PNG } from 'pngjs';
 import WebSocket from 'ws';
 import { LocalProcess, startLocalProcess } from '../helpers/local-process';
@@ -158,5 +164,136 @@ describe('local mode, end to end', () => {
     const png = PNG.sync.read(Buffer.from(await image.arrayBuffer()));
     expect(png.width).toBeGreaterThan(png.height);
     socket.close();
+  });
+});
+
+/** The artifacts bucket of the dev stack, as local mode names it: its prefix, then `local`. */
+const LOCAL_ARTIFACTS_BUCKET = 'batch-gateway-dev-artifacts-local';
+
+/** A GET of the front port with `rawPath` sent as it is (fetch would resolve `..` and `%2e%2e` first). */
+function rawGet(rawPath: string): Promise<{ status: number; contentType?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: new URL(local.statusPageUrl).port, path: rawPath }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, contentType: res.headers['content-type'], body }));
+      })
+      .on('error', reject);
+  });
+}
+
+async function recent(query = ''): Promise<{ status: number; body: Json }> {
+  const response = await rawGet(`/local/recent.json${query}`);
+  return { status: response.status, body: JSON.parse(response.body) as Json };
+}
+
+describe('local mode, where results land', () => {
+  it('keeps each job\'s output and each artifact under the data dir, where --json says', async () => {
+    const job = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'where-it-lands' } });
+    const barcode = await post({ processname: 'barcode', clientname: 'e2e', parameters: { text: 'LANDS' } });
+    const { jobId } = await finalStatus(job.body.runRequestID);
+    await finalStatus(barcode.body.runRequestID);
+
+    expect(local.jobLogsDir).toBe(path.join(local.dataDir, 'batch', 'logs'));
+    expect(local.artifactsDir).toBe(path.join(local.dataDir, 's3', LOCAL_ARTIFACTS_BUCKET));
+    expect(readFileSync(path.join(local.jobLogsDir, `${jobId}.log`), 'utf8')).toContain('batch-gateway sample job: where-it-lands');
+    expect(existsSync(path.join(local.artifactsDir, barcode.body.runRequestID, 'barcode.png'))).toBe(true);
+  });
+
+  it('prints those places in its banner', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'bg-banner-'));
+    const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'local.mjs'), '--port', '0', '--data-dir', dataDir, '--stack-dir', local.stackDir], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const banner: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          banner.push(line);
+          if (line === 'Ctrl-C stops everything.') resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`local mode exited with ${code}: ${banner.join('\n')}`)));
+      });
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+
+    const line = (label: string) => banner.find((l) => l.startsWith(`  ${label} `));
+    expect(line('artifacts')).toContain(` ${path.join(dataDir, 's3', LOCAL_ARTIFACTS_BUCKET, '<runRequestID>')}/ `);
+    expect(line('job output')).toContain(` ${path.join(dataDir, 'batch', 'logs', '<jobId>.log')} `);
+  }, 60_000);
+});
+
+describe("local mode's own endpoints, for the status page", () => {
+  it("serves a job's output as text", async () => {
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'log-line' } });
+    const { jobId } = await finalStatus(accepted.body.runRequestID);
+
+    const log = await rawGet(`/local/jobs/${encodeURIComponent(jobId)}/log`);
+
+    expect(log).toEqual({ status: 200, contentType: 'text/plain; charset=utf-8', body: readFileSync(path.join(local.jobLogsDir, `${jobId}.log`), 'utf8') });
+    expect(log.body).toContain('batch-gateway sample job: log-line');
+  });
+
+  it('answers 404 for any id local Batch does not know, and reads no file for it', async () => {
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'not-for-tricks' } });
+    const { jobId } = await finalStatus(accepted.body.runRequestID);
+    const tricks = [
+      '/local/jobs/no-such-job/log',
+      `/local/jobs/${jobId}x/log`,
+      `/local/jobs/..%2F${jobId}/log`,
+      `/local/jobs/..%2F..%2Fbatch%2Fjobs.jsonl/log`,
+      `/local/jobs/x/..%2F..%2Flogs%2F${jobId}/log`,
+      `/local/jobs/../jobs/${jobId}/log`,
+      `/local/jobs/${jobId}/../log`,
+      '/local/jobs/../../../../etc/passwd/log',
+      '/local/jobs/%2e%2e/log',
+      '/local/jobs/%E0%A4%A/log',
+      '/local/jobs//log',
+    ];
+
+    for (const trick of tricks) {
+      const response = await rawGet(trick);
+      expect({ trick, status: response.status, contentType: response.contentType }).toEqual({ trick, status: 404, contentType: 'application/json' });
+      expect(response.body).not.toContain('batch-gateway sample job');
+    }
+  });
+
+  it('lists the requests received last, newest first, as GET shows them', async () => {
+    const first = await post({ processname: 'sample', clientname: 'e2e-recent', parameters: { exitCode: '3' } });
+    const second = await post({ processname: 'no-such-route', clientname: 'e2e-recent' });
+    const third = await post({ processname: 'barcode', clientname: 'e2e-recent', parameters: { text: 'RECENT' } });
+    const ids = [third, second, first].map((r) => r.body.runRequestID);
+    await Promise.all(ids.map((id) => finalStatus(id)));
+    // Nothing changes them any more (the notification's outcome is written after the status).
+    await local.idle();
+    const shown = await Promise.all(ids.map(async (id) => (await get(id)).body));
+
+    const listed = await recent('?limit=3');
+
+    expect(listed).toEqual({ status: 200, body: { runRequests: shown } });
+    expect(shown[2]).toMatchObject({ status: 'FAILED', exitCode: 3, jobId: expect.any(String) });
+  });
+
+  it('lists 20 without a limit, and from 1 to 100 with one', async () => {
+    for (let i = 0; i < 21; i++) await post({ processname: 'no-such-route', clientname: 'e2e-limit' });
+    await local.idle();
+
+    const byDefault = await recent();
+    const one = await recent('?limit=1');
+    const most = await recent('?limit=100');
+
+    expect(byDefault.body.runRequests).toHaveLength(20);
+    expect(one.body.runRequests).toEqual([byDefault.body.runRequests[0]]);
+    expect(most.body.runRequests.slice(0, 20)).toEqual(byDefault.body.runRequests);
+    for (const limit of ['0', '101', '-1', '2.5', 'abc', '']) {
+      const refused = await recent(`?limit=${limit}`);
+      expect({ limit, ...refused }).toEqual({ limit, status: 400, body: { message: `limit must be a whole number from 1 to 100 (got ${limit})` } });
+    }
   });
 });
