@@ -190,9 +190,10 @@ describe('status page', () => {
     const connections = connectionsOf(clientId);
     expect(connections).toHaveLength(2);
     expect(connections[1]).not.toBe(firstConnection);
-    expect(await first.locator('td.result').textContent()).toMatch(/^no result link received/);
+    // The link too: GET returns it while it works.
+    expect(await first.locator('td.result').textContent()).toMatch(/^open result.*link valid until \d{4}-/);
 
-    // Act 3: another run, heard over the new connection (the only way its link can arrive).
+    // Act 3: another run, heard over the new connection.
     await page.getByLabel('value of text').fill('AFTER-RECONNECT');
     const { row: second } = await submit(page);
     await second.locator('[data-testid="status"]').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 20_000 });
@@ -227,7 +228,7 @@ describe('status page', () => {
     await page.selectOption('#processname', 'barcode');
     const barcode = await formParameters(page);
 
-    expect(routes).toEqual(['sample', 'barcode']);
+    expect(routes).toEqual(['sample', 'sample-timeout', 'barcode']);
     expect(sample).toEqual({ message: 'hello', sleepSeconds: '0', exitCode: '0' });
     expect(barcode).toEqual({ text: 'HELLO-123' });
     await page.close();
