@@ -5,14 +5,14 @@
  * command as a local process (no container, no shell), through Batch's statuses and with
  * Batch's failure reasons, and the API is throttled like an account's Batch API.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './config';
 import { appendJsonLine, readJsonLines, rewriteJsonLines } from './jsonl';
+import { JobLauncher, LaunchedProcess } from './job-launcher';
 import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
@@ -90,6 +90,8 @@ export interface LocalJobRecord {
   readonly logFile: string;
   /** The process of the job's attempt, once started: a restart stops the one a crash left running. */
   readonly pid?: number;
+  /** Its process was asked for: a restart must not start it again, even without a pid. */
+  readonly launched?: boolean;
 }
 
 export interface LocalBatch extends LocalService {
@@ -162,7 +164,7 @@ class TokenBucket {
 /** A job's live state: the timer of its next status, its process, and why local Batch stopped it. */
 interface Runtime {
   timer?: NodeJS.Timeout;
-  child?: ChildProcess;
+  child?: LaunchedProcess;
   spawned?: boolean;
   stopReason?: string;
   timeoutTimer?: NodeJS.Timeout;
@@ -271,6 +273,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
 
   const jobs = new Map<string, JobRecord>();
   const runtimes = new Map<string, Runtime>();
+  const launcher = new JobLauncher();
   const calls: Record<string, number> = {};
   const idleWaiters: Array<() => void> = [];
   let throttledCalls = 0;
@@ -285,7 +288,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   for (const job of loadJobs(jobsFile, path.join(batchDir, 'jobs.json'))) {
     jobs.set(job.jobId, job);
     if (TERMINAL.has(job.status)) continue;
-    if (job.pid === undefined) {
+    if (job.pid === undefined && !job.launched) {
       requeued.push(job);
       continue;
     }
@@ -326,18 +329,25 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
     if (runtimes.size === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
   }
 
-  function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  function killGroup(child: LaunchedProcess, signal: NodeJS.Signals): void {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     signalGroup(child.pid, signal);
   }
 
-  /** Stops a running process; the job finishes (FAILED, with `reason`) when the process has exited. */
+  /**
+   * Stops a job's process, at once or, when it was asked for and has not started yet, as soon as
+   * it starts; the job finishes (FAILED, with `reason`) when the process has exited.
+   */
   function stop(job: JobRecord, rt: Runtime, reason: string): void {
     if (!rt.child || rt.stopReason !== undefined) return;
     rt.stopReason = reason;
-    killGroup(rt.child, 'SIGTERM');
     const child = rt.child;
-    rt.killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+    const kill = () => {
+      killGroup(child, 'SIGTERM');
+      rt.killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    if (child.pid !== undefined) kill();
+    else child.once('spawn', kill);
     log('job stopping', { jobId: job.jobId, jobName: job.jobName, reason });
   }
 
@@ -359,41 +369,33 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
       cannotStart(new Error('the job definition has no command (local mode runs the command, not an image)'));
       return;
     }
-    const out = createWriteStream(job.logFile, { flags: 'a' });
-    let child: ChildProcess;
-    try {
-      child = spawn(executable, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    } catch (err) {
-      out.end();
-      cannotStart(err as Error);
-      return;
-    }
+    // On disk before the process can exist: a restart never starts it twice.
+    job.launched = true;
+    record(job);
+    const child = launcher.run({ executable, args, env, logFile: job.logFile });
     rt.child = child;
-    if (child.pid !== undefined) {
-      job.pid = child.pid;
-      record(job);
-    }
-    child.stdout?.pipe(out, { end: false });
-    child.stderr?.pipe(out, { end: false });
 
     child.once('spawn', () => {
       rt.spawned = true;
-      if (closed) return;
+      job.pid = child.pid;
+      // Stopped before it started (local mode closing, a TerminateJob): it never counts as RUNNING.
+      if (closed || rt.stopReason !== undefined) {
+        record(job);
+        return;
+      }
       job.startedAt = Date.now();
       setStatus(job, 'RUNNING');
       if (job.timeoutSeconds !== undefined) rt.timeoutTimer = setTimeout(() => stop(job, rt, TIMEOUT_REASON), job.timeoutSeconds * 1000);
     });
     child.on('error', (err) => {
       if (!rt.spawned) {
-        out.end();
         if (!closed) cannotStart(err);
       } else {
         log('job process error', { jobId: job.jobId, jobName: job.jobName, error: err.message });
       }
     });
-    // 'close' comes after the output streams ended, so the log is complete when the job finishes.
-    child.once('close', (code, signal) => {
-      out.end();
+    // The process wrote its output to the log itself: the log is complete when it has exited.
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
       if (!rt.spawned || closed) return;
       const exitCode = exitCodeOf(code, signal);
       const stoppedAt = Date.now();
@@ -532,7 +534,8 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
     const rt = runtimes.get(jobId);
     if (!rt) return {}; // already finished: nothing to do, as in Batch
     log('job terminate requested', { jobId, jobName: job.jobName, reason });
-    if (rt.child?.pid !== undefined) stop(job, rt, reason);
+    // A process asked for is stopped (once it has started); a job still queued just ends.
+    if (rt.child) stop(job, rt, reason);
     else finish(job, 'FAILED', reason);
     return {};
   }
@@ -676,14 +679,19 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
         clearTimeout(rt.timer);
         clearTimeout(rt.timeoutTimer);
         const child = rt.child;
-        if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-          exits.push(new Promise((resolve) => child.once('close', resolve)));
+        if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+        const stopChild = () => {
           killGroup(child, 'SIGTERM');
           clearTimeout(rt.killTimer);
           rt.killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
-        }
+        };
+        exits.push(new Promise((resolve) => child.once('close', resolve).once('error', resolve)));
+        // A process asked for and not reported yet is stopped once it has started.
+        if (child.pid !== undefined) stopChild();
+        else child.once('spawn', stopChild);
       }
       await Promise.all(exits);
+      launcher.close();
       for (const rt of runtimes.values()) clearTimeout(rt.killTimer);
       idleWaiters.splice(0).forEach((resolve) => resolve());
       await closeServer(server);

@@ -1,16 +1,15 @@
 /**
- * A DynamoDB-compatible server on this machine (dynalite), with a client for it. With a data dir,
- * tables live in LevelDB files under `<dataDir>/dynamodb` and survive a restart; without one, in
- * memory.
+ * A DynamoDB-compatible server on this machine (dynalite, on a worker thread of its own:
+ * `dynamodb-worker.cjs`), with a client for it. With a data dir, tables live in LevelDB files
+ * under `<dataDir>/dynamodb` and survive a restart; without one, in memory.
  *
  * dynalite stores on disk through `classic-level`, a native module. It ships prebuilt binaries,
- * so it loads although npm did not run its install script; where no prebuilt fits the platform it
- * does not load, and dynalite (which requires it even for in-memory tables) would not load either.
- * Then this module lets dynalite run in memory only and logs that state will not survive a restart.
+ * so it loads although npm did not run its install script; where no prebuilt fits the platform,
+ * dynalite runs in memory only and this module logs that state will not survive a restart.
  */
-import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { once } from 'node:events';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -19,7 +18,6 @@ import {
   TableDescription,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
-import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
 
 /** A table to create, keyed by a string hash key; indexes are global, projecting all attributes. */
@@ -64,43 +62,58 @@ const LOCAL_REGION = 'us-east-1';
 const FAKE_CREDENTIALS = { accessKeyId: 'LOCAL', secretAccessKey: 'local-secret' };
 const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
 
+/** What the worker posts: see `dynamodb-worker.cjs`. */
+type WorkerMessage =
+  | { readonly type: 'started'; readonly port: number; readonly dbPath?: string; readonly diskUnavailable?: string }
+  | { readonly type: 'failed'; readonly reason: 'locked' | 'unusable' | 'listen'; readonly message: string; readonly dbPath?: string }
+  | { readonly type: 'closed' };
+
+const WORKER = path.join(__dirname, 'dynamodb-worker.cjs');
+/** How long close() waits for dynalite to finish its writes before it stops the thread. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
 export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
   const { log } = options;
-  const engine = loadDynalite();
-  let dbPath: string | undefined;
-  if (options.dataDir !== undefined) {
-    if (engine.diskUnavailable) {
-      log('dynamodb.persistence-unavailable', {
-        level: 'warn',
-        dataDir: options.dataDir,
-        reason: engine.diskUnavailable.message,
-        message: 'classic-level (LevelDB) did not load: tables are kept in memory and will NOT survive a restart',
-      });
-    } else {
-      dbPath = path.join(options.dataDir, 'dynamodb');
-      mkdirSync(dbPath, { recursive: true });
-      await assertDataDirUsable(engine.classicLevel!, dbPath);
+  const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir, port: options.port ?? 0 } });
+  const [started] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [WorkerMessage];
+  if (started.type !== 'started') {
+    await worker.terminate();
+    if (started.type === 'failed' && started.reason === 'locked') {
+      throw new LocalDynamoError(`the DynamoDB data dir ${started.dbPath} is in use by another process (is another local run using the same data dir?)`);
     }
+    if (started.type === 'failed' && started.reason === 'unusable') throw new LocalDynamoError(`cannot open the DynamoDB data dir ${started.dbPath}: ${started.message}`);
+    throw new LocalDynamoError(`the local DynamoDB could not start: ${started.type === 'failed' ? started.message : started.type}`);
   }
+  if (options.dataDir !== undefined && started.diskUnavailable !== undefined) {
+    log('dynamodb.persistence-unavailable', {
+      level: 'warn',
+      dataDir: options.dataDir,
+      reason: started.diskUnavailable,
+      message: 'classic-level (LevelDB) did not load: tables are kept in memory and will NOT survive a restart',
+    });
+  }
+  // dynalite failing after start (a LevelDB error) ends its thread: every later request is refused, and said why here.
+  worker.on('error', (error) => log('dynamodb.failed', { level: 'error', error: error.message }));
 
-  // Tables are ACTIVE at once: nothing local waits for provisioning.
-  const server = engine.dynalite({ path: dbPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const endpoint = await listenLocally(server, options.port);
+  const endpoint = `http://127.0.0.1:${started.port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS });
-  log('dynamodb.started', { endpoint, dataDir: dbPath, persistent: dbPath !== undefined });
+  log('dynamodb.started', { endpoint, dataDir: started.dbPath, persistent: started.dbPath !== undefined });
 
   let closing: Promise<void> | undefined;
   return {
     url: endpoint,
     endpoint,
     client,
-    persistent: dbPath !== undefined,
+    persistent: started.dbPath !== undefined,
     ensureTables: (tables) => ensureTables(client, tables, log),
     close() {
       closing ??= (async () => {
         client.destroy();
-        // dynalite's close waits for pending writes, then closes LevelDB (and releases its lock).
-        await closeServer(server, 'idle');
+        // dynalite's close lets requests in progress finish, then closes LevelDB (and releases its lock).
+        worker.postMessage({ type: 'close' });
+        const timeout = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
+        await once(worker, 'exit');
+        clearTimeout(timeout);
         log('dynamodb.stopped', { endpoint });
       })();
       return closing;
@@ -185,70 +198,4 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string): Promi
     if (Date.now() > deadline) throw new LocalDynamoError(`table ${tableName} is not ACTIVE after ${TABLE_ACTIVE_TIMEOUT_MS} ms (status ${table?.TableStatus})`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Loading dynalite
-// ---------------------------------------------------------------------------------------------
-
-interface DynaliteServer extends Server {
-  close(callback?: (error?: Error) => void): this;
-}
-type Dynalite = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => DynaliteServer;
-interface ClassicLevelDb {
-  open(): Promise<void>;
-  close(): Promise<void>;
-}
-type ClassicLevelClass = new (location: string) => ClassicLevelDb;
-
-interface DynaliteEngine {
-  readonly dynalite: Dynalite;
-  /** The LevelDB class dynalite itself uses for `path`, when it loaded. */
-  readonly classicLevel?: ClassicLevelClass;
-  /** Why tables cannot be stored on disk, when they cannot. */
-  readonly diskUnavailable?: Error;
-}
-
-let engine: DynaliteEngine | undefined;
-
-function loadDynalite(): DynaliteEngine {
-  if (engine) return engine;
-  // Resolved from dynalite's own folder: exactly the copies dynalite uses (neither is a direct dependency).
-  const levelPath = require.resolve('level', { paths: [path.dirname(require.resolve('dynalite'))] });
-  const classicLevelPath = require.resolve('classic-level', { paths: [path.dirname(levelPath)] });
-  try {
-    const classicLevel = (require(classicLevelPath) as { ClassicLevel: ClassicLevelClass }).ClassicLevel;
-    engine = { dynalite: require('dynalite') as Dynalite, classicLevel };
-  } catch (error) {
-    // dynalite requires `level` at load time even when it keeps tables in memory (memory-level):
-    // stand in a `level` it never constructs, since it is only used with a path, and no path is given.
-    const unavailable = () => {
-      throw new LocalDynamoError('LevelDB is unavailable: classic-level did not load', { cause: error });
-    };
-    require.cache[levelPath] = { id: levelPath, filename: levelPath, loaded: true, exports: { Level: unavailable } } as unknown as NodeJS.Module;
-    engine = { dynalite: require('dynalite') as Dynalite, diskUnavailable: error as Error };
-  }
-  return engine;
-}
-
-/**
- * Opens and closes the LevelDB once before dynalite does: dynalite surfaces a failed open (most
- * often the lock held by another local run on the same data dir) as an uncaught exception on
- * the first request, which would end the process.
- */
-async function assertDataDirUsable(ClassicLevel: ClassicLevelClass, dbPath: string): Promise<void> {
-  const db = new ClassicLevel(dbPath);
-  try {
-    await db.open();
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause ?? (error as Error);
-    const locked = /lock/i.test(String(cause.message));
-    throw new LocalDynamoError(
-      locked
-        ? `the DynamoDB data dir ${dbPath} is in use by another process (is another local run using the same data dir?)`
-        : `cannot open the DynamoDB data dir ${dbPath}: ${cause.message}`,
-      { cause: error },
-    );
-  }
-  await db.close();
 }

@@ -109,9 +109,10 @@ if (burst > 0) {
   console.log(`\nThroughput, events completion (the default): ${burst} run requests through local mode, Batch throttled at 50 calls/s...`);
   const events = throughput({ requests: burst });
   printBurst(events);
-  // Local mode runs the API, DynamoDB, the stream, Step Functions and every Lambda in one process:
-  // on a small machine it cannot submit 50 jobs a second itself. Under a limit it can exceed, the
-  // share of the limit SubmitJob reaches shows how the throttling is absorbed.
+  // Local mode runs the API, the stream, Step Functions and every Lambda on one event loop (DynamoDB
+  // on a thread beside it, the jobs' processes started by a helper): on a 2-core machine it cannot
+  // submit 50 jobs a second itself. Under a limit it can exceed, the share of the limit SubmitJob
+  // reaches shows how the throttling is absorbed.
   const lowerLimit = Number(process.env.BENCH_LOWER_LIMIT ?? 20);
   console.log(`\nThe same burst with Batch throttled at ${lowerLimit} calls/s (under what local mode can submit)...`);
   const limited = throughput({ requests: burst, throttle: lowerLimit });

@@ -2,9 +2,10 @@
 //  - dist/bundles/<fn>/index.js: one self-contained CommonJS bundle per Lambda (lambdas/<fn>/handler.ts)
 //  - dist/bundles/<fn>.zip: the same, zipped for deployment (a fixed timestamp: same code, same zip, same hash)
 //  - dist/app/**: the CDKTF app (main.ts, its configuration, contract/, modules/, scripts/*.ts) transpiled file by file
+//  - dist/app/local/*.cjs: local mode's plain CommonJS helpers, copied as they are
 import * as esbuild from 'esbuild';
 import { zipSync } from 'fflate';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,6 +81,10 @@ export async function build({ quiet = false } = {}) {
     format: 'cjs',
     logLevel: 'warning',
   });
+  // Plain CommonJS that local mode forks as a file of its own (local/job-launcher-process.cjs).
+  for (const file of readdirSync(path.join(root, 'local')).filter((f) => f.endsWith('.cjs'))) {
+    copyFileSync(path.join(root, 'local', file), path.join(root, 'dist', 'app', 'local', file));
+  }
   if (!quiet) console.log(`built ${names.length} Lambda bundles (${names.join(', ')}) and the app in ${Math.round(performance.now() - started)} ms`);
   return names;
 }

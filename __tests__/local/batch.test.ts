@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalBatch, LocalBatchOptions, LocalJobDefinition, LocalJobRecord, RESTARTED_REASON, startLocalBatch } from '../../local/batch';
+import { JobLauncher } from '../../local/job-launcher';
 import { readJsonLines } from '../../local/jsonl';
 import { isAlive } from './pids';
 import { LocalLog } from '../../local/types';
@@ -78,6 +79,12 @@ async function waitForStatus(sdk: BatchClient, jobId: string, status: string): P
 }
 
 const statusesOf = (lines: LogLine[], jobId: string) => lines.filter((l) => l.event === 'job status changed' && l.fields.jobId === jobId).map((l) => l.fields.status);
+
+/** Resolves once `condition` holds (checked every 10 ms, for up to 5 s). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!condition()) throw new Error('the condition never held');
+}
 
 /** The `sleep` job's pid, once it has printed it to its log. */
 async function pidOf(batch: LocalBatch, jobId: string): Promise<number> {
@@ -290,6 +297,43 @@ describe('TerminateJob', () => {
     expect(job).toMatchObject({ status: 'FAILED', statusReason: 'duplicate', attempts: [] });
     expect(existsSync(batch.job(jobId)!.logFile)).toBe(false);
   });
+
+  it('stops a job whose process was asked for but has not reported its start yet, once it starts, and never reports it RUNNING', async () => {
+    // Prepare: the launcher's report of the start held back until the TerminateJob is in.
+    const run = JobLauncher.prototype.run;
+    let release: (() => void) | undefined;
+    const asked = new Promise<void>((resolve) => {
+      jest.spyOn(JobLauncher.prototype, 'run').mockImplementation(function (this: JobLauncher, spec) {
+        const launched = run.call(this, spec);
+        const emit = launched.emit.bind(launched);
+        launched.emit = (event: string | symbol, ...args: unknown[]) => {
+          if (event !== 'spawn') return emit(event, ...args);
+          release = () => emit(event, ...args);
+          return true;
+        };
+        resolve();
+        return launched;
+      });
+    });
+    const { batch, lines } = await start();
+    const sdk = client(batch);
+    const jobId = await submit(sdk, { jobDefinition: 'sleep' });
+    await asked;
+
+    // Act
+    await sdk.send(new TerminateJobCommand({ jobId, reason: 'cancelled while starting' }));
+    const beforeStart = batch.job(jobId)!.status;
+    await waitFor(() => release !== undefined);
+    release!();
+    await batch.idle();
+
+    // Assess
+    expect(beforeStart).toBe('STARTING');
+    expect(await describeJob(sdk, jobId)).toMatchObject({ status: 'FAILED', statusReason: 'cancelled while starting' });
+    expect(statusesOf(lines, jobId)).not.toContain('RUNNING');
+    expect(isAlive(batch.job(jobId)!.pid!)).toBe(false);
+    jest.restoreAllMocks();
+  });
 });
 
 describe('ListJobs', () => {
@@ -430,6 +474,27 @@ describe('persistence', () => {
     expect(job).toMatchObject({ status: 'SUCCEEDED', container: { exitCode: 0 } });
     expect(job.attempts).toHaveLength(1);
     expect(statusesOf(second.lines, queued)).toEqual(['RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+  });
+
+  it('fails a job whose process was asked for before a crash but never reported, rather than run it twice', async () => {
+    // Prepare: the journal as a crash leaves it between asking for the process and hearing its pid.
+    const first = await start();
+    const sdk = client(first.batch);
+    const jobId = await submit(sdk, { jobName: 'asked', jobDefinition: 'exit', parameters: { code: '0' } });
+    await first.batch.idle();
+    const asked = journalOf(first.dataDir).find((j) => j.jobId === jobId && j.launched === true && j.pid === undefined);
+    expect(asked).toMatchObject({ status: 'STARTING' });
+    await first.batch.close();
+    writeFileSync(path.join(first.dataDir, 'batch', 'jobs.jsonl'), `${JSON.stringify(asked)}\n`);
+
+    // Act
+    const second = await start({ dataDir: first.dataDir });
+    await second.batch.idle();
+
+    // Assess
+    expect(await describeJob(client(second.batch), jobId)).toMatchObject({ status: 'FAILED', statusReason: RESTARTED_REASON });
+    expect(statusesOf(second.lines, jobId)).toEqual([]);
+    expect(second.lines.find((l) => l.event === 'batch started')?.fields).toMatchObject({ requeued: 0, failedByRestart: 1 });
   });
 
   it('stops the process a crash left running, and only a process of that job', async () => {
