@@ -163,7 +163,7 @@ export function renderMappingTemplate(template: string, input: RenderInput = {})
   root.context = context;
   root.stageVariables = toJavaValue(input.stageVariables ?? {});
 
-  const engine = new ApiGatewayVelocityEngine(parseTemplate(template));
+  const engine = new ApiGatewayVelocityEngine(parsedTemplate(template));
   let output: string;
   try {
     output = engine.render(root, {}, true);
@@ -1323,6 +1323,32 @@ function unescapeUnicode(s: string): string {
     if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new MappingTemplateError(`invalid \\u escape in string literal: \\u${hex}`);
     return String.fromCharCode(parseInt(hex, 16));
   });
+}
+
+/**
+ * Parsed templates by their text: a stack has a handful, and local mode renders them for every
+ * request (parsing was a twentieth of its event loop in a burst). Frozen, since every render
+ * shares them: a render that tried to change one would fail in the tests.
+ */
+const parsedTemplates = new Map<string, TemplateItem[]>();
+const MAX_PARSED_TEMPLATES = 256;
+
+function parsedTemplate(template: string): TemplateItem[] {
+  let asts = parsedTemplates.get(template);
+  if (asts === undefined) {
+    asts = deepFreeze(parseTemplate(template));
+    if (parsedTemplates.size >= MAX_PARSED_TEMPLATES) parsedTemplates.clear();
+    parsedTemplates.set(template, asts);
+  }
+  return asts;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 function parseTemplate(template: string): TemplateItem[] {

@@ -320,6 +320,19 @@ describe('#foreach', () => {
   });
 });
 
+describe('a template rendered again (parsed once, then shared)', () => {
+  it('renders each request from its own input, with nothing left over from the render before', () => {
+    // Prepare
+    const template = "#set($n = 0)#foreach($k in $input.path('$').keySet())#set($n = $n + 1)$k#if($foreach.hasNext),#end#end|$n|#if($n > 1)many#{else}one#end";
+
+    // Act
+    const outputs = [render(template, { a: 1, b: 2, c: 3 }), render(template, { z: 1 }), render(template, { a: 1, b: 2, c: 3 })];
+
+    // Assess
+    expect(outputs).toEqual(['a,b,c|3|many', 'z|1|one', 'a,b,c|3|many']);
+  });
+});
+
 describe('null references (API Gateway renders them as "")', () => {
   it.each([
     ['[$nope]', '[]'],
