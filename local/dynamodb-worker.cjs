@@ -84,6 +84,9 @@ async function start() {
 }
 
 start().catch((error) => {
-  parentPort.postMessage({ type: 'failed', reason: error.reason ?? 'unusable', message: error.message, dbPath: error.dbPath });
+  // Anything else that fails before the server listens (creating the folder, loading dynalite).
+  const reason = error.reason ?? (workerData.dataDir !== undefined ? 'unusable' : 'start');
+  const dbPath = error.dbPath ?? (workerData.dataDir !== undefined ? path.join(workerData.dataDir, 'dynamodb') : undefined);
+  parentPort.postMessage({ type: 'failed', reason, message: error.message, dbPath });
   parentPort.close();
 });

@@ -65,7 +65,7 @@ const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
 /** What the worker posts: see `dynamodb-worker.cjs`. */
 type WorkerMessage =
   | { readonly type: 'started'; readonly port: number; readonly dbPath?: string; readonly diskUnavailable?: string }
-  | { readonly type: 'failed'; readonly reason: 'locked' | 'unusable' | 'listen'; readonly message: string; readonly dbPath?: string }
+  | { readonly type: 'failed'; readonly reason: 'locked' | 'unusable' | 'listen' | 'start'; readonly message: string; readonly dbPath?: string }
   | { readonly type: 'closed' };
 
 const WORKER = path.join(__dirname, 'dynamodb-worker.cjs');
@@ -75,6 +75,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
   const { log } = options;
   const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir, port: options.port ?? 0 } });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const [started] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [WorkerMessage];
   if (started.type !== 'started') {
     await worker.terminate();
@@ -112,7 +113,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
         // dynalite's close lets requests in progress finish, then closes LevelDB (and releases its lock).
         worker.postMessage({ type: 'close' });
         const timeout = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
-        await once(worker, 'exit');
+        await exited;
         clearTimeout(timeout);
         log('dynamodb.stopped', { endpoint });
       })();

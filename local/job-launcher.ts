@@ -66,6 +66,8 @@ export class JobLauncher {
     helper.channel?.unref();
     helper.on('message', (message: HelperMessage) => this.onMessage(message));
     helper.once('exit', () => this.onHelperExit(helper));
+    // A message sent as the helper dies fails here; its exit then fails what it had not started.
+    helper.on('error', () => undefined);
     this.helper = helper;
     return helper;
   }

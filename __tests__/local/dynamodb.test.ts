@@ -2,7 +2,7 @@
  * The local DynamoDB (dynalite on a worker thread): one data dir serves one instance at a time,
  * a clear error says so, and close() releases it for the next.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -47,4 +47,17 @@ it('keeps tables in memory without a data dir', async () => {
   // Assess
   expect(memory.persistent).toBe(false);
   expect((await memory.client.send(new ListTablesCommand({}))).TableNames).toEqual(['scratch']);
+});
+
+it('refuses a data dir it cannot make, naming the folder', async () => {
+  // Prepare: a file where the data dir's folder should be.
+  const blocked = path.join(dataDir, 'a-file');
+  writeFileSync(blocked, '');
+
+  // Act
+  const refused = startLocalDynamo({ dataDir: blocked, log });
+
+  // Assess
+  await expect(refused).rejects.toThrow(LocalDynamoError);
+  await expect(refused).rejects.toThrow(`cannot open the DynamoDB data dir ${path.join(blocked, 'dynamodb')}: `);
 });
