@@ -335,19 +335,24 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   }
 
   /**
-   * Stops a job's process, at once or, when it was asked for and has not started yet, as soon as
-   * it starts; the job finishes (FAILED, with `reason`) when the process has exited.
+   * SIGTERM to the process's group, SIGKILL after the grace period: at once, or, for a process
+   * asked for that has not reported its start yet, as soon as it starts.
    */
-  function stop(job: JobRecord, rt: Runtime, reason: string): void {
-    if (!rt.child || rt.stopReason !== undefined) return;
-    rt.stopReason = reason;
-    const child = rt.child;
+  function terminate(rt: Runtime, child: LaunchedProcess): void {
     const kill = () => {
       killGroup(child, 'SIGTERM');
+      clearTimeout(rt.killTimer);
       rt.killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
     };
     if (child.pid !== undefined) kill();
     else child.once('spawn', kill);
+  }
+
+  /** Stops a job's process; the job finishes (FAILED, with `reason`) when the process has exited. */
+  function stop(job: JobRecord, rt: Runtime, reason: string): void {
+    if (!rt.child || rt.stopReason !== undefined) return;
+    rt.stopReason = reason;
+    terminate(rt, rt.child);
     log('job stopping', { jobId: job.jobId, jobName: job.jobName, reason });
   }
 
@@ -680,15 +685,8 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
         clearTimeout(rt.timeoutTimer);
         const child = rt.child;
         if (!child || child.exitCode !== null || child.signalCode !== null) continue;
-        const stopChild = () => {
-          killGroup(child, 'SIGTERM');
-          clearTimeout(rt.killTimer);
-          rt.killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
-        };
         exits.push(new Promise((resolve) => child.once('close', resolve).once('error', resolve)));
-        // A process asked for and not reported yet is stopped once it has started.
-        if (child.pid !== undefined) stopChild();
-        else child.once('spawn', stopChild);
+        terminate(rt, child);
       }
       await Promise.all(exits);
       launcher.close();

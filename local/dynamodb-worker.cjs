@@ -6,7 +6,7 @@
  *
  * workerData: { dataDir?: string, port: number }. Posts { type: 'started', port, dbPath?,
  * diskUnavailable? } or { type: 'failed', reason, message, dbPath? }; on { type: 'close' } closes
- * the server (dynalite then closes LevelDB, releasing its lock) and posts { type: 'closed' }.
+ * the server (dynalite then closes LevelDB, releasing its lock) and ends the thread.
  */
 const { mkdirSync } = require('node:fs');
 const path = require('node:path');
@@ -74,10 +74,7 @@ async function start() {
   });
   parentPort.on('message', (message) => {
     if (message?.type !== 'close') return;
-    server.close(() => {
-      parentPort.postMessage({ type: 'closed' });
-      parentPort.close();
-    });
+    server.close(() => parentPort.close());
     server.closeIdleConnections();
   });
   parentPort.postMessage({ type: 'started', port: server.address().port, dbPath, diskUnavailable: engine.diskUnavailable?.message });

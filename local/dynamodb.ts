@@ -65,8 +65,7 @@ const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
 /** What the worker posts: see `dynamodb-worker.cjs`. */
 type WorkerMessage =
   | { readonly type: 'started'; readonly port: number; readonly dbPath?: string; readonly diskUnavailable?: string }
-  | { readonly type: 'failed'; readonly reason: 'locked' | 'unusable' | 'listen' | 'start'; readonly message: string; readonly dbPath?: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'failed'; readonly reason: 'locked' | 'unusable' | 'listen' | 'start'; readonly message: string; readonly dbPath?: string };
 
 const WORKER = path.join(__dirname, 'dynamodb-worker.cjs');
 /** How long close() waits for dynalite to finish its writes before it stops the thread. */
@@ -77,13 +76,13 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
   const worker = new Worker(WORKER, { workerData: { dataDir: options.dataDir, port: options.port ?? 0 } });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const [started] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [WorkerMessage];
-  if (started.type !== 'started') {
+  if (started.type === 'failed') {
     await worker.terminate();
-    if (started.type === 'failed' && started.reason === 'locked') {
+    if (started.reason === 'locked') {
       throw new LocalDynamoError(`the DynamoDB data dir ${started.dbPath} is in use by another process (is another local run using the same data dir?)`);
     }
-    if (started.type === 'failed' && started.reason === 'unusable') throw new LocalDynamoError(`cannot open the DynamoDB data dir ${started.dbPath}: ${started.message}`);
-    throw new LocalDynamoError(`the local DynamoDB could not start: ${started.type === 'failed' ? started.message : started.type}`);
+    if (started.reason === 'unusable') throw new LocalDynamoError(`cannot open the DynamoDB data dir ${started.dbPath}: ${started.message}`);
+    throw new LocalDynamoError(`the local DynamoDB could not start: ${started.message}`);
   }
   if (options.dataDir !== undefined && started.diskUnavailable !== undefined) {
     log('dynamodb.persistence-unavailable', {
