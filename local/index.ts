@@ -171,7 +171,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
               // Invoked as lambda:invoke invokes (the Payload is the event); then the Task waits on its token.
               await invokeFunction(parameters.Payload);
               const timeoutSeconds = tokenWait.timeoutSecondsPath ? Number(valueAt(stateInput, tokenWait.timeoutSecondsPath)) : 86400;
-              return sfn.waitForTaskToken(parameters.Payload, timeoutSeconds * 1000 * waitScale);
+              return sfn.waitForTaskToken(parameters.Payload, localWaitMs(timeoutSeconds, stateInput, waitScale));
             };
           } else if (s.Resource === 'arn:aws:states:::sns:publish') {
             run = async (input) => {
@@ -193,7 +193,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
               // The Wait before this Task is skipped by the interpreter and slept here, scaled.
               // Entered from a token wait that timed out (its Catch result is in the input), the time has passed there.
               const afterTimeout = timedOutInto.some((p) => valueAt(input, p) !== undefined);
-              if (waitPath && waitScale > 0 && !afterTimeout) await sleep(Number(valueAt(input, waitPath) ?? 0) * 1000 * waitScale);
+              if (waitPath && waitScale > 0 && !afterTimeout) await sleep(localWaitMs(Number(valueAt(input, waitPath) ?? 0), input, waitScale));
               return run(input);
             },
           ];
@@ -353,6 +353,21 @@ function waitsBeforeTasks(states: Record<string, Json>): Map<string, string> {
     if (state.Type === 'Wait' && state.SecondsPath && states[state.Next]?.Type === 'Task') result.set(state.Next, state.SecondsPath);
   }
   return result;
+}
+
+/**
+ * How long local mode waits where the definition waits `waitSeconds` (before a poll, or for a job's
+ * end): the check schedule is scaled by --wait-scale, the run's deadline is not. The definition's
+ * wait is the schedule's, capped at the deadline (`$.job.deadlineEpochS`), which poll-job judges by
+ * the real clock: a wait that ends at the deadline ends there. Scaling that cap too checked a run
+ * with a 10-s deadline 100 ms after its submission, and asked DescribeJobs whenever its job took
+ * longer than that (a loaded machine), where a deployment checks only at the deadline.
+ */
+export function localWaitMs(waitSeconds: number, input: unknown, waitScale: number, nowMs = Date.now()): number {
+  if (waitScale === 0) return 0;
+  const deadlineEpochS = valueAt(input, '$.job.deadlineEpochS');
+  const untilDeadlineMs = typeof deadlineEpochS === 'number' ? deadlineEpochS * 1000 - nowMs : Infinity;
+  return waitSeconds * 1000 >= untilDeadlineMs ? Math.max(0, untilDeadlineMs) : waitSeconds * 1000 * waitScale;
 }
 
 function valueAt(input: unknown, jsonPath: string): unknown {

@@ -74,7 +74,9 @@ describe('local mode, end to end', () => {
   it("learns of a job's end from Batch's events, without a DescribeJobs call", async () => {
     const before = await local.state();
 
-    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'events' } });
+    // A job of a second, far longer than the scaled schedule (10 s deadline × 0.01): the only check
+    // before the deadline is at the deadline, as deployed, so no safety-net DescribeJobs may happen.
+    const accepted = await post({ processname: 'sample', clientname: 'e2e', parameters: { message: 'events', sleepSeconds: '1' } });
     const final = await finalStatus(accepted.body.runRequestID);
     await local.idle();
     const after = await local.state();
