@@ -140,6 +140,17 @@ describe('a mistake in a route', () => {
     expect(linesFor({ ...route, allowParameterInterpolation: true })).toEqual(['accepted']);
     expect(linesFor({ ...route, command: ['sh', '-c', 'echo "$0"', 'Ref::input'] })).toEqual(['accepted']);
   });
+
+  it("is what the README's example of a bad configuration shows", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const shown = /\n```\n(batch-gateway: invalid configuration in [\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Environments')))![1];
+    const config = devConfig((dev) => {
+      Object.assign(dev, { region: 'eu-wset-1', maxVcpus: 0 });
+      Object.assign(dev.routes, { thumbnails: { image: BUSYBOX, command: ['sh', '-c', 'echo "$0"', 'Ref::inptu'], parameters: { input: '' }, vcpus: '1' } });
+    });
+
+    expect(() => parseConfig(config)).toThrow(shown.trimEnd());
+  });
 });
 
 describe('npm run local', () => {
