@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { COMPLETION_MODES } from '../contract';
 import type { BatchGatewayProps } from '../modules/gateway';
+import { commandProblems, ROUTE_FIELDS, routeKindOf, routePropsOf } from '../modules/gateway/route-checks';
 import { LOG_RETENTION_DAYS } from '../modules/shared/naming';
 
 /**
@@ -83,30 +84,70 @@ const region = z.string().superRefine((value, ctx) => {
 });
 const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
 
-const imageRoute = z.strictObject({
-  image: z.string().min(1),
-  command: z.array(z.string()).optional(),
-  vcpus: z.number().positive().optional(),
-  memoryMiB: z.number().int().positive().optional(),
-  environment: z.record(z.string(), z.string()).optional(),
-  parameters: z.record(z.string(), z.string()).optional(),
-  attempts: z.number().int().min(1).max(10).optional(),
-  jobRoleArn: arn('iam').optional(),
-  maxRunTimeSeconds: z.number().int().positive().optional(),
-  terminateOnTimeout: z.boolean().optional(),
-  completion: z.enum(COMPLETION_MODES).optional(),
-  polling: z.strictObject({ initialSeconds: z.number().positive(), multiplier: z.number().min(1), maxSeconds: z.number().positive() }).partial().optional(),
-});
+const mustBe = (field: keyof typeof ROUTE_FIELDS) => `must be ${ROUTE_FIELDS[field].mustBe}`;
+const seconds = () => z.number({ error: mustBe('maxRunTimeSeconds') }).int(mustBe('maxRunTimeSeconds')).positive(mustBe('maxRunTimeSeconds'));
+const parameters = z.record(z.string(), z.string({ error: 'must be a string (every parameter value is one)' }), { error: mustBe('parameters') });
+
+const imageRoute = z
+  .strictObject({
+    image: z.string({ error: mustBe('image') }).min(1, mustBe('image')),
+    command: z.array(z.string({ error: 'must be a string (one argument)' }), { error: mustBe('command') }).optional(),
+    vcpus: z.number({ error: mustBe('vcpus') }).positive(mustBe('vcpus')).optional(),
+    memoryMiB: z.number({ error: mustBe('memoryMiB') }).int(mustBe('memoryMiB')).positive(mustBe('memoryMiB')).optional(),
+    environment: z.record(z.string(), z.string(), { error: mustBe('environment') }).optional(),
+    parameters: parameters.optional(),
+    attempts: z.number({ error: mustBe('attempts') }).int(mustBe('attempts')).min(1, mustBe('attempts')).max(10, mustBe('attempts')).optional(),
+    jobRoleArn: arn('iam').optional(),
+    maxRunTimeSeconds: seconds().optional(),
+    terminateOnTimeout: z.boolean({ error: mustBe('terminateOnTimeout') }).optional(),
+    completion: z.enum(COMPLETION_MODES, { error: mustBe('completion') }).optional(),
+    polling: z.strictObject({ initialSeconds: z.number().positive(), multiplier: z.number().min(1), maxSeconds: z.number().positive() }).partial().optional(),
+    allowParameterInterpolation: z.boolean({ error: mustBe('allowParameterInterpolation') }).optional(),
+  })
+  // Also when another field is wrong: every bad value is said at once.
+  .superRefine(
+    (route, ctx) => {
+      if (!ROUTE_FIELDS.command.valid(route.command) || !ROUTE_FIELDS.parameters.valid(route.parameters ?? {})) return;
+      for (const p of commandProblems(route.command!, route.parameters, route.allowParameterInterpolation === true)) {
+        ctx.addIssue({ code: 'custom', path: ['command', p.index], message: p.message, params: { hint: p.hint } });
+      }
+    },
+    { when: () => true },
+  );
 const existingJobDefinitionRoute = z.strictObject({
-  existingJobDefinition: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a job definition name'),
-  parameters: z.record(z.string(), z.string()).optional(),
-  maxRunTimeSeconds: z.number().int().positive().optional(),
-  terminateOnTimeout: z.boolean().optional(),
+  existingJobDefinition: z.string({ error: mustBe('existingJobDefinition') }).regex(/^[A-Za-z0-9_-]{1,128}$/, mustBe('existingJobDefinition')),
+  parameters: parameters.optional(),
+  maxRunTimeSeconds: seconds().optional(),
+  terminateOnTimeout: imageRoute.shape.terminateOnTimeout,
   completion: imageRoute.shape.completion,
   polling: imageRoute.shape.polling,
 });
 // A configuration file can name the built-in Lambda routes; a function of your own needs a stack of your own.
-const lambdaRoute = z.strictObject({ lambda: z.literal('barcode'), maxRunTimeSeconds: z.number().int().positive().optional() });
+const lambdaRoute = z.strictObject({ lambda: z.literal('barcode', { error: "must be 'barcode' (a function of your own needs a stack of your own)" }), maxRunTimeSeconds: seconds().optional() });
+
+/**
+ * A route, parsed as the kind its key names (`image`, `existingJobDefinition` or `lambda`): a
+ * plain union of the three says only "Invalid input" and hides which field is wrong.
+ */
+const route = z
+  .unknown()
+  .transform((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.issues.push({ code: 'custom', message: 'must be a route: an object with image, existingJobDefinition or lambda', input: value });
+      return z.NEVER;
+    }
+    const kind = routeKindOf(value);
+    if ('problem' in kind) {
+      ctx.issues.push({ code: 'custom', message: kind.problem, input: value });
+      return z.NEVER;
+    }
+    const parsed = { image: imageRoute, existingJobDefinition: existingJobDefinitionRoute, lambda: lambdaRoute }[kind.kind].safeParse(value);
+    if (parsed.success) return parsed.data;
+    // An unknown key is told what the route's kind takes (a typo of `vcpus` shows itself).
+    ctx.issues.push(...parsed.error.issues.map((issue) => ({ ...issue, input: undefined, ...(issue.code === 'unrecognized_keys' ? { message: `${issue.message} (${routePropsOf(kind.kind)})` } : {}) })));
+    return z.NEVER;
+  }) as unknown as z.ZodType<RouteConfig, z.input<typeof imageRoute> | z.input<typeof existingJobDefinitionRoute> | z.input<typeof lambdaRoute>>;
+type RouteConfig = z.output<typeof imageRoute> | z.output<typeof existingJobDefinitionRoute> | z.output<typeof lambdaRoute>;
 
 const environmentSchema = z.strictObject({
   /** AWS region of the environment's provider. */
@@ -117,7 +158,7 @@ const environmentSchema = z.strictObject({
   cloud: z.strictObject({ organization: z.string().min(1), workspace: z.string().min(1), hostname: z.string().min(1).optional() }).optional(),
   /** Default tags of every resource, besides Project, Environment and ManagedBy. */
   tags: z.record(z.string(), z.string()).optional(),
-  routes: z.record(z.string(), z.union([imageRoute, existingJobDefinitionRoute, lambdaRoute])).refine((r) => Object.keys(r).length > 0, 'must name at least one route'),
+  routes: z.record(z.string(), route).refine((r) => Object.keys(r).length > 0, 'must name at least one route'),
   defaultRoute: z.string().optional(),
   authorization: z.enum(['AWS_IAM', 'API_KEY']).optional(),
   throttlingRateLimit: z.number().positive().optional(),

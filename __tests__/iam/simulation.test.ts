@@ -67,7 +67,7 @@ const SCENARIOS: { name: string; configure?: (dev: EnvironmentConfig) => void }[
     configure: (dev) => {
       dev.tracing = true;
       dev.ecrRepositoryArns = ['arn:aws:ecr:us-east-1:111122223333:repository/thumbnails'];
-      dev.routes.thumbnails = { image: '111122223333.dkr.ecr.us-east-1.amazonaws.com/thumbnails:1.4', command: ['make-thumbnails', 'Ref::input'] };
+      dev.routes.thumbnails = { image: '111122223333.dkr.ecr.us-east-1.amazonaws.com/thumbnails:1.4', command: ['make-thumbnails', 'Ref::input'], parameters: { input: '' } };
       dev.routes.report = { existingJobDefinition: 'team-report' };
     },
   },

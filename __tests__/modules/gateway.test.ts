@@ -161,7 +161,39 @@ describe('BatchGateway validation', () => {
     ['an existing queue and a network', { existingJobQueueArn: QUEUE_ARN, existingNetwork: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'] } }, 'BatchGateway: give existingJobQueueArn or existingNetwork, not both'],
     ['an existing queue and a ceiling', { existingJobQueueArn: QUEUE_ARN, maxVcpus: 4 }, 'BatchGateway: give existingJobQueueArn or maxVcpus, not both'],
     ['an unknown default route', { defaultRoute: 'nope' }, "defaultRoute 'nope' is not one of the routes (hello)"],
+    ['vCPUs as a string', { routes: { x: { image: BUSYBOX, vcpus: '1' } as never } }, `BatchGateway route 'x': vcpus must be a number of vCPUs such as 0.25 or 1 (got "1")`],
+    ['a maximum run time as a string', { routes: { x: { image: BUSYBOX, maxRunTimeSeconds: '60' } as never } }, `BatchGateway route 'x': maxRunTimeSeconds must be a whole number of seconds such as 3600 (got "60")`],
+    ['a command as one string', { routes: { x: { image: BUSYBOX, command: 'echo hi' } as never } }, `BatchGateway route 'x': command must be a list of strings, one per argument, such as ['echo', 'hi'] (got "echo hi")`],
+    ['a misspelled prop', { routes: { x: { image: BUSYBOX, vcpu: 1 } as never } }, "BatchGateway route 'x': unknown prop vcpu (an image route takes image, command, vcpus,"],
+    [
+      'a placeholder the route does not declare',
+      { routes: { x: { image: BUSYBOX, command: ['echo', 'Ref::inptu'], parameters: { input: 'a', mode: 'b' } } } },
+      `BatchGateway route 'x': command[1]: Ref::inptu is not a parameter of the route, whose parameters are input, mode (got "Ref::inptu"): declare each parameter the command takes in parameters, with its default ('' when every request gives it), e.g. parameters: { inptu: '' }`,
+    ],
+    [
+      'a placeholder inside a longer argument',
+      { routes: { x: { image: BUSYBOX, command: ['sh', '-c', 'echo Ref::input'], parameters: { input: 'a' } } } },
+      `BatchGateway route 'x': command[2]: must not embed Ref::input in a longer argument: Batch pastes a caller's text into it, and a shell runs that text as code (got "echo Ref::input"): pass Ref::input as an argument of its own, e.g. ['sh', '-c', 'echo "$0"', 'Ref::input'], or set allowParameterInterpolation: true to take that risk`,
+    ],
   ])('rejects %s', (_, props, message) => {
     expect(() => synthGateway(props)).toThrow(message);
+  });
+
+  it("lists every route's mistakes in one message", () => {
+    const routes = { a: { image: BUSYBOX, vcpus: '1' }, b: { image: BUSYBOX, command: 'echo hi', maxRunTimeSeconds: '60' } } as never;
+
+    expect(() => synthGateway({ routes })).toThrow(/^BatchGateway route 'a': vcpus .*\nBatchGateway route 'b': command .*\nBatchGateway route 'b': maxRunTimeSeconds .*$/);
+  });
+
+  it('takes a placeholder as an argument of its own, and one inside a longer argument when the route opts in', () => {
+    const { json } = synthGateway({
+      routes: {
+        safe: { image: BUSYBOX, command: ['sh', '-c', 'echo "$0"', 'Ref::input'], parameters: { input: '' } },
+        trusted: { image: BUSYBOX, command: ['sh', '-c', 'echo Ref::input'], parameters: { input: 'a' }, allowParameterInterpolation: true },
+      },
+    });
+    const commands = Object.fromEntries(Object.values(resourcesOf(json, 'aws_batch_job_definition')).map((d) => [d.name, JSON.parse(d.container_properties).command]));
+
+    expect(commands).toEqual({ 'acme-test-batch-safe': ['sh', '-c', 'echo "$0"', 'Ref::input'], 'acme-test-batch-trusted': ['sh', '-c', 'echo Ref::input'] });
   });
 });

@@ -18,6 +18,7 @@ import { devConfig } from '../helpers/synth';
 const root = path.join(__dirname, '..', '..');
 const work = path.join(root, '.tmp', 'user-errors');
 const STACK_TRACE = /^\s+at /m;
+const BUSYBOX = 'public.ecr.aws/docker/library/busybox:1.36';
 
 /** Runs a script of scripts/ with node, as `npm run` does, in `cwd`. */
 function runScript(script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
@@ -82,6 +83,74 @@ describe('a region the provider does not know', () => {
       expect(result.status).toBe(1);
     }
   }, 120_000);
+});
+
+describe('a mistake in a route', () => {
+  /** The lines after the first of what parseConfig says of the dev configuration with `thumbnails` set to `route`. */
+  const linesFor = (route: unknown): string[] => {
+    try {
+      parseConfig(devConfig((dev) => Object.assign(dev.routes, { thumbnails: route })));
+    } catch (err) {
+      return (err as Error).message.split('\n').slice(1);
+    }
+    return ['accepted'];
+  };
+  const at = '  environments.dev.routes.thumbnails';
+
+  it.each([
+    [{ image: BUSYBOX, vcpus: '1' }, `${at}.vcpus: must be a number of vCPUs such as 0.25 or 1 (got "1")`],
+    [{ image: BUSYBOX, maxRunTimeSeconds: '60' }, `${at}.maxRunTimeSeconds: must be a whole number of seconds such as 3600 (got "60")`],
+    [{ image: BUSYBOX, command: 'echo hi' }, `${at}.command: must be a list of strings, one per argument, such as ['echo', 'hi'] (got "echo hi")`],
+    [{ image: '', command: ['echo'] }, `${at}.image: must be a container image such as public.ecr.aws/docker/library/busybox:1.36 (got "")`],
+    [{ existingJobDefinition: 'team-report', vcpus: 1 }, `${at}: Unrecognized key: "vcpus" (an existingJobDefinition route takes existingJobDefinition, parameters, maxRunTimeSeconds, terminateOnTimeout, completion, polling)`],
+  ])('%j: names the field of the kind the route is, its value and what it may be', (route, line) => {
+    expect(linesFor(route)).toEqual([line]);
+  });
+
+  it('without image, existingJobDefinition or lambda, names the three', () => {
+    expect(linesFor({ command: ['echo', 'hi'], vcpus: 1 })).toEqual([`${at}: give exactly one of image (a job definition created here), existingJobDefinition or lambda (got none)`]);
+    expect(linesFor({ image: BUSYBOX, lambda: 'barcode' })).toEqual([`${at}: give exactly one of image (a job definition created here), existingJobDefinition or lambda (got image and lambda)`]);
+  });
+
+  it('lists every bad value of the route in one message', () => {
+    expect(linesFor({ image: BUSYBOX, vcpus: '1', command: 'echo hi', maxRunTimeSeconds: '60' })).toEqual([
+      `${at}.command: must be a list of strings, one per argument, such as ['echo', 'hi'] (got "echo hi")`,
+      `${at}.vcpus: must be a number of vCPUs such as 0.25 or 1 (got "1")`,
+      `${at}.maxRunTimeSeconds: must be a whole number of seconds such as 3600 (got "60")`,
+    ]);
+  });
+
+  it('stops the synth at a Ref:: placeholder the route does not declare, naming the parameters it has', () => {
+    const config = devConfig((dev) => Object.assign(dev.routes, { thumbnails: { image: BUSYBOX, command: ['sh', '-c', 'echo "$0" "$1"', 'Ref::input', 'Ref::sizes'], parameters: { input: 's3://example/none', size: '64' } } }));
+
+    expect(() => synthesize({ outdir: path.join(work, 'ref-out'), config })).toThrow(
+      'batch-gateway: invalid configuration in batch-gateway.config.ts\n' +
+        `${at}.command.4: Ref::sizes is not a parameter of the route, whose parameters are input, size (got "Ref::sizes"): declare each parameter the command takes in parameters, with its default ('' when every request gives it), e.g. parameters: { sizes: '' }`,
+    );
+    // Declared with an empty default, a parameter every request gives is taken.
+    expect(linesFor({ image: BUSYBOX, command: ['echo', 'Ref::input'], parameters: { input: '' } })).toEqual(['accepted']);
+  });
+
+  it("refuses a Ref:: placeholder inside a longer argument (a shell would run the caller's text) unless the route opts in", () => {
+    const route = { image: BUSYBOX, command: ['sh', '-c', 'echo Ref::input'], parameters: { input: 'x' } };
+
+    expect(linesFor(route)).toEqual([
+      `${at}.command.2: must not embed Ref::input in a longer argument: Batch pastes a caller's text into it, and a shell runs that text as code (got "echo Ref::input"): pass Ref::input as an argument of its own, e.g. ['sh', '-c', 'echo "$0"', 'Ref::input'], or set allowParameterInterpolation: true to take that risk`,
+    ]);
+    expect(linesFor({ ...route, allowParameterInterpolation: true })).toEqual(['accepted']);
+    expect(linesFor({ ...route, command: ['sh', '-c', 'echo "$0"', 'Ref::input'] })).toEqual(['accepted']);
+  });
+
+  it("is what the README's example of a bad configuration shows", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const shown = /\n```\n(batch-gateway: invalid configuration in [\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Environments')))![1];
+    const config = devConfig((dev) => {
+      Object.assign(dev, { region: 'eu-wset-1', maxVcpus: 0 });
+      Object.assign(dev.routes, { thumbnails: { image: BUSYBOX, command: ['sh', '-c', 'echo "$0"', 'Ref::inptu'], parameters: { input: '' }, vcpus: '1' } });
+    });
+
+    expect(() => parseConfig(config)).toThrow(shown.trimEnd());
+  });
 });
 
 describe('npm run local', () => {

@@ -11,6 +11,7 @@ import { ILambdaRouteFunction, Orchestration, OrchestrationRoute } from '../orch
 import { LambdaFunction } from '../shared/lambda-function';
 import { assertProp, metricsNamespaceOf, setNamePrefix } from '../shared/naming';
 import { StreamTrigger } from '../stream-trigger';
+import { routeProblems } from './route-checks';
 
 /** What every route shares: how long a run may take and how the gateway watches it. */
 interface RouteTiming {
@@ -25,7 +26,13 @@ interface RouteTiming {
 export interface ImageRoute extends RouteTiming {
   /** Container image, e.g. `public.ecr.aws/docker/library/busybox:1.36`. */
   readonly image: string;
-  /** Command; `Ref::name` placeholders take the job's parameters. @default - the image's own */
+  /**
+   * Command; an argument `Ref::name` takes the job's parameter `name`, which `parameters` must
+   * declare (with its default, `''` when every request gives it). A placeholder inside a longer
+   * argument is refused unless `allowParameterInterpolation`: pass it as an argument of its own,
+   * e.g. `['sh', '-c', 'echo "$0"', 'Ref::input']`.
+   * @default - the image's own
+   */
   readonly command?: string[];
   /** vCPUs of the job. @default 0.25 on Fargate, 1 on EC2 */
   readonly vcpus?: number;
@@ -35,6 +42,13 @@ export interface ImageRoute extends RouteTiming {
   readonly environment?: Record<string, string>;
   /** Default values of the job's parameters; a request's own override them. @default {} */
   readonly parameters?: Record<string, string>;
+  /**
+   * Allow `Ref::name` inside a longer argument of `command` (`'echo Ref::input'`). Batch pastes the
+   * request's text into the argument, so under `sh -c` a caller's parameter runs as shell code:
+   * only for a command that no shell reads, or callers you trust with one.
+   * @default false
+   */
+  readonly allowParameterInterpolation?: boolean;
   /** Attempts per job, for infrastructure failures (a command's own exit code is final). @default 2 */
   readonly attempts?: number;
   /** Role the container's code runs as. @default - a role of its own, with write access to the artifacts bucket only */
@@ -311,8 +325,7 @@ function validate(props: BatchGatewayProps): void {
   both('existingJobQueueArn', 'instanceTypes');
   const names = Object.keys(props.routes);
   assertProp(names.length > 0, 'BatchGateway: routes must name at least one route');
-  for (const [name, route] of Object.entries(props.routes)) {
-    const kinds = (['image', 'existingJobDefinition', 'lambda'] as const).filter((k) => k in route);
-    assertProp(kinds.length === 1, `BatchGateway route '${name}': give exactly one of image (a job definition created here), existingJobDefinition or lambda (got ${kinds.join(' and ') || 'none'})`);
-  }
+  // Every mistake of every route in one message, as the configuration file's check gives them.
+  const problems = Object.entries(props.routes).flatMap(([name, route]) => routeProblems(route).map((p) => `BatchGateway route '${name}': ${p}`));
+  assertProp(problems.length === 0, problems.join('\n'));
 }
