@@ -277,6 +277,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         keepaliveMessage: JSON.stringify(PING_MESSAGE),
         keepaliveIntervalMs: String(Math.min(KEEPALIVE_INTERVAL_SECONDS * 1000, ws.limits.idleTimeoutMs / 2)),
         terminalStatuses: TERMINAL_STATUSES.join(','),
+        // Where a Batch job's artifacts land (ARTIFACTS_PREFIX under the bucket's directory).
+        artifactsDir: s3.bucketDir(artifactsBucket),
         // The form's routes and the parameters each offers.
         routes: pageRoutes,
       }),

@@ -1,4 +1,4 @@
-// `npm run local [-- --stack NAME] [--port N] [--data-dir DIR] [--wait-scale X]`: build, synthesize,
+// `npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X]`: build, synthesize,
 // and run one environment's pipeline (dev by default) on this machine from those artifacts (see local/index.ts).
 // For tests and tools: --stack-dir DIR uses an already synthesized stack (no build, no synth),
 // --json prints one JSON line with the URLs and where results land once ready, --batch-status-delay-ms and

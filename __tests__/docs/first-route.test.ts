@@ -1,11 +1,15 @@
 /**
  * "Your first route", followed as the README says: its route added to the dev environment, the
- * plan shows what it promises, and local mode runs it to SUCCEEDED with the request it gives.
+ * synthesized stack and the review `npm start` prints show what it promises, and local mode runs it
+ * to SUCCEEDED with the request it gives.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { synthesize } from '../../main';
+import { reviewPlan } from '../../scripts/lib/plan-review';
+import { initValidatePlan } from '../../scripts/lib/terraform';
 import { LocalProcess, startLocalProcess } from '../helpers/local-process';
-import { Json, resourcesOf, rolesOf, synthDev } from '../helpers/synth';
+import { devConfig, Json, resourcesOf, rolesOf, synthDev } from '../helpers/synth';
 
 const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
 const section = /## Your first route\n([\s\S]*?)\n## /.exec(readme)![1];
@@ -53,6 +57,39 @@ describe('"Your first route", in the plan', () => {
     const pulls = rolesOf(json).flatMap((r) => r.statements).filter((s) => s.actions.includes('ecr:BatchGetImage'));
 
     expect(pulls.flatMap((s) => s.resources)).toContain('arn:aws:ecr:us-east-1:123456789012:repository/thumbnails');
+  });
+});
+
+describe('"Your first route", in the review npm start prints', () => {
+  const outdir = path.join(__dirname, '..', '..', '.tmp', 'first-route-plan');
+  let markdown: string;
+
+  // What `npm start` does (scripts/plan.mjs): an offline-plan synth, terraform init, validate, plan, and the review.
+  beforeAll(() => {
+    rmSync(outdir, { recursive: true, force: true });
+    mkdirSync(outdir, { recursive: true });
+    synthesize({ outdir, offlinePlan: true, config: devConfig(withRoute as never) });
+    const stackDir = path.join(outdir, 'stacks', 'dev');
+    const { planJson } = initValidatePlan(stackDir);
+    markdown = reviewPlan(planJson, { config: JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8')), title: 'Offline plan review' }).markdown;
+  }, 180_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('shows the lines the README quotes, in that order', () => {
+    const quoted = /\n\n```\n([\s\S]*?)\n```/.exec(section)![1].split('\n');
+    const lines = markdown.split('\n');
+    // `…` stands for what the README leaves out of a line.
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const matcher = (line: string) => new RegExp(`^${line.split('…').map(escape).join('.*')}$`);
+    let at = 0;
+    const found = quoted.map((line) => {
+      const index = lines.findIndex((l, i) => i >= at && matcher(line).test(l));
+      at = index + 1;
+      return [line, index >= 0];
+    });
+
+    expect(quoted).toEqual(expect.arrayContaining([`- added \`${name}\`: state \`Route ${name}\`, runs job definition \`batch-gateway-dev-batch-${name}\``]));
+    expect(found).toEqual(quoted.map((line) => [line, true]));
   });
 });
 

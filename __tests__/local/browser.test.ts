@@ -296,6 +296,8 @@ describe('status page', () => {
     expect(await finishedRow.locator('td').nth(1).textContent()).toBe('sample');
     expect(await finishedRow.locator('[data-testid="status"]').textContent()).toBe('SUCCEEDED');
     expect(await finishedRow.locator('a.log-link').getAttribute('href')).toMatch(/^local\/jobs\/[^/]+\/log$/);
+    // A Batch job returns no link: the page says where its artifacts land instead.
+    expect(await finishedRow.locator('td.result').textContent()).toBe(`no link: a Batch job's artifacts are what its command writes, here under ${local.artifactsDir}/${finished}/`);
     expect(runningAtFirst).not.toBe('SUCCEEDED');
     await page.close();
   }, 60_000);

@@ -324,6 +324,15 @@ describe('local REST API (default stack, local DynamoDB)', () => {
     expect(body).toEqual({ message: 'Unsupported Media Type' });
   });
 
+  it('takes a body with no Content-Type as JSON, as API Gateway does (the README says so)', async () => {
+    // Bytes, not a string: fetch would add `text/plain` to a string body.
+    const response = await fetch(`${rest.url}/runrequests`, { method: 'POST', body: Buffer.from(JSON.stringify({ processname: 'sample', clientname: 'no-type' })) });
+
+    expect(response.status).toBe(202);
+    const { runRequestID } = (await response.json()) as { runRequestID: string };
+    expect(await storedItem(runRequestID)).toMatchObject({ clientname: 'no-type' });
+  });
+
   it('answers 415 to another content type (passthrough NEVER), writing nothing', async () => {
     const before = await itemCount();
 

@@ -113,6 +113,23 @@ describe('review of the default stack planned from scratch (real terraform plan)
     expect(review.stateMachines[0].states).toBeGreaterThan(10);
   });
 
+  it("lists every route of the new state machine by processname: its state, its job definition or function", () => {
+    const machine = 'aws_sfn_state_machine.gateway_orchestration_state-machine_65800C1C';
+
+    expect(review.processRoutes).toEqual([
+      { name: 'sample', change: 'added', state: 'Route sample', runs: 'job definition `batch-gateway-dev-batch-sample`', address: machine },
+      { name: 'barcode', change: 'added', state: 'Route barcode', runs: 'function `batch-gateway-dev-barcode-generate-barcode`', address: machine },
+    ]);
+    expect(review.markdown).toContain(
+      [
+        '### Routes by processname',
+        '',
+        '- added `sample`: state `Route sample`, runs job definition `batch-gateway-dev-batch-sample`',
+        '- added `barcode`: state `Route barcode`, runs function `batch-gateway-dev-barcode-generate-barcode`',
+      ].join('\n'),
+    );
+  });
+
   it('groups every change under its module, inside the gateway that holds them all', () => {
     for (const m of ['apigw-account', 'artifacts', 'barcode', 'batch', 'ingest', 'monitoring', 'notifications', 'orchestration', 'table', 'trigger']) {
       expect(review.markdown).toMatch(new RegExp(`^#### ${m} \\(\\d+ create\\)$`, 'm'));
@@ -274,6 +291,48 @@ describe('review of hand-written changes (fixtures/plans/mixed-changes.json)', (
       'stateful aws_dynamodb_table.ingest_table_C581A1ED would be replaced (forced by name) [replace_because_cannot_update]',
     ]);
     expect(review.markdown).toContain('**Policy `--fail-on stateful`: failed.** 3 stateful resources would be replaced or destroyed (below).');
+  });
+});
+
+describe('review of routes added, changed and removed in a state machine update', () => {
+  const route = (name: string, jobDefinition: string) => ({ Type: 'Pass', Result: { type: 'batch', name, jobQueue: 'arn:aws:batch:us-east-1:123456789012:job-queue/q', jobDefinition }, ResultPath: '$.route', Next: 'Submit job' });
+  const definition = (routes: ReturnType<typeof route>[]) =>
+    JSON.stringify({ StartAt: 'Submit job', States: { ...Object.fromEntries(routes.map((r) => [`Route ${r.Result.name}`, r])), 'Submit job': { Type: 'Succeed' } } });
+  const machine = (before: ReturnType<typeof route>[], after: ReturnType<typeof route>[]): TerraformPlanJson =>
+    ({
+      format_version: '1.2',
+      resource_changes: [
+        {
+          address: 'aws_sfn_state_machine.orchestration_state-machine_04DD5EBA',
+          mode: 'managed',
+          type: 'aws_sfn_state_machine',
+          name: 'orchestration_state-machine_04DD5EBA',
+          change: { actions: ['update'], before: { definition: definition(before) }, after: { definition: definition(after) } },
+        },
+      ],
+    }) as TerraformPlanJson;
+
+  it('names each route the update adds, changes or removes, and none it leaves alone', () => {
+    const review = reviewPlan(
+      machine(
+        [route('sample', 'gw-batch-sample'), route('report', 'gw-batch-report'), route('nightly', 'gw-batch-nightly')],
+        [route('sample', 'gw-batch-sample'), route('report', 'team-report'), route('thumbnails', 'gw-batch-thumbnails')],
+      ),
+    );
+
+    expect(review.processRoutes.map((r) => [r.change, r.name, r.state, r.runs])).toEqual([
+      ['added', 'thumbnails', 'Route thumbnails', 'job definition `gw-batch-thumbnails`'],
+      ['changed', 'report', 'Route report', 'job definition `team-report`'],
+      ['removed', 'nightly', 'Route nightly', 'job definition `gw-batch-nightly`'],
+    ]);
+    expect(review.markdown).toContain('- removed `nightly`: state `Route nightly`, runs job definition `gw-batch-nightly`');
+  });
+
+  it('has no routes section when no route changes', () => {
+    const review = reviewPlan(machine([route('sample', 'gw-batch-sample')], [route('sample', 'gw-batch-sample')]));
+
+    expect(review.processRoutes).toEqual([]);
+    expect(review.markdown).not.toContain('### Routes by processname');
   });
 });
 

@@ -2,7 +2,8 @@
  * A Markdown review of a Terraform plan (`terraform show -json <planfile>`, format 1.x) for a pull
  * request: what would be lost comes first (stateful resources replaced or destroyed, with the
  * attribute forcing it and Terraform's reason in words), then IAM permissions gained and lost,
- * state machine definition changes, API routes added and removed, and every change by module.
+ * state machine definition changes, the routes by processname (each one's state and job definition or
+ * function), API routes added and removed, and every change by module.
  * A `failOn` policy turns the review into a gate (`npm run plan-review`, CI).
  *
  * Values unknown at plan time (new ARNs, policies built from them) are read from the configuration
@@ -160,6 +161,19 @@ export interface DefinitionDiff {
   readonly states?: number;
 }
 
+/** A route of a state machine (a `Route <name>` state) the plan adds, removes or changes. */
+export interface ProcessRouteChange {
+  /** The processname that selects it. */
+  readonly name: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  /** The state machine's state that carries it. */
+  readonly state: string;
+  /** What it runs: `job definition <name>` or `function <name>`. */
+  readonly runs: string;
+  /** The state machine it is in. */
+  readonly address: string;
+}
+
 export interface PlanReview {
   readonly markdown: string;
   readonly counts: ChangeCounts;
@@ -168,6 +182,8 @@ export interface PlanReview {
   readonly iam: IamChange[];
   readonly stateMachines: DefinitionDiff[];
   readonly routes: { readonly added: string[]; readonly removed: string[] };
+  /** The routes by processname (state machine states) added, removed or changed; every route of a new state machine. */
+  readonly processRoutes: ProcessRouteChange[];
   /** Changes to settings that hold for a whole account and region, not for this stack alone. */
   readonly accountLevel: { readonly address: string; readonly action: ReviewAction; readonly touches: string }[];
   readonly failOn: FailOn;
@@ -201,12 +217,13 @@ export function reviewPlan(plan: unknown, options: ReviewOptions = {}): PlanRevi
   const iam = changes.flatMap((c) => iamChange(c, config) ?? []).sort(byPrincipal);
   const stateMachines = changes.filter((c) => c.rc.type === 'aws_sfn_state_machine').map((c) => definitionDiff(c, config));
   const routes = routeChanges(plan, changes, config);
+  const processRoutes = changes.filter((c) => c.rc.type === 'aws_sfn_state_machine').flatMap((c) => processRouteChanges(c, config));
   const failures = policyFailures(failOn, changes, stateful);
   const accountLevel = changes.flatMap((c) => {
     const touches = ACCOUNT_LEVEL_TYPES[c.rc.type];
     return touches ? [{ address: c.rc.address, action: c.action, touches }] : [];
   });
-  const review = { counts, stateful, iam, stateMachines, routes, accountLevel, failOn, failed: failures.length > 0, failures };
+  const review = { counts, stateful, iam, stateMachines, routes, processRoutes, accountLevel, failOn, failed: failures.length > 0, failures };
   return { markdown: renderMarkdown(review, changes, options.title ?? 'Terraform plan review'), ...review };
 }
 
@@ -598,8 +615,8 @@ function same(a: unknown, b: unknown, lenient: boolean): boolean {
   return a === b;
 }
 
-function definitionDiff(c: Reviewed, config: SynthesizedConfig): DefinitionDiff {
-  const base = { address: c.rc.address, module: c.module, action: c.action };
+/** A state machine's definition before and after the change; after from the configuration when the plan knows it only after apply. */
+function definitions(c: Reviewed, config: SynthesizedConfig): { before: unknown; after: unknown; source: DefinitionDiff['source'] } {
   const before = c.action === 'create' ? undefined : parseJson(at(c.change.before, ['definition']));
   let after: unknown;
   let source: DefinitionDiff['source'] = 'plan';
@@ -610,6 +627,12 @@ function definitionDiff(c: Reviewed, config: SynthesizedConfig): DefinitionDiff 
       source = after === undefined ? 'unknown' : 'configuration';
     }
   }
+  return { before, after, source };
+}
+
+function definitionDiff(c: Reviewed, config: SynthesizedConfig): DefinitionDiff {
+  const base = { address: c.rc.address, module: c.module, action: c.action };
+  const { before, after, source } = definitions(c, config);
   const [old, now] = [flattenStates(before), flattenStates(after)];
   const lenient = source === 'configuration';
   const known = source !== 'unknown' && c.action !== 'create' && c.action !== 'destroy';
@@ -629,6 +652,52 @@ function definitionDiff(c: Reviewed, config: SynthesizedConfig): DefinitionDiff 
   const startAfter = at(after, ['StartAt']);
   const startAt = known && startBefore !== startAfter ? { before: startBefore as string | undefined, after: startAfter as string | undefined } : undefined;
   return { ...base, source, added, removed, changed, ...(startAt ? { startAt } : {}), ...(after !== undefined ? { states: now.size } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes by processname
+
+/**
+ * The routes of a definition by name: each is a Pass state that sets `$.route` to the route as
+ * contract/route.ts describes it (`Route <name>`, modules/orchestration/definition.ts).
+ */
+function routeStates(definition: unknown): Map<string, { state: string; route: Json }> {
+  const routes = new Map<string, { state: string; route: Json }>();
+  for (const [state, own] of flattenStates(definition)) {
+    if (own.Type !== 'Pass' || own.ResultPath !== '$.route' || !isObject(own.Result) || typeof own.Result.name !== 'string') continue;
+    routes.set(own.Result.name, { state, route: own.Result });
+  }
+  return routes;
+}
+
+/** What a route runs, named as an operator finds it: the job definition's name, the function's name. */
+function routeRuns(route: Json, config: SynthesizedConfig): string {
+  if (route.type === 'batch' && typeof route.jobDefinition === 'string') return `job definition ${code(readableReference(route.jobDefinition))}`;
+  if (route.type === 'lambda' && typeof route.functionArn === 'string') {
+    const ref = REF.exec(route.functionArn);
+    const name = ref ? config.resource?.[ref[1]]?.[ref[2]]?.function_name : undefined;
+    return `function ${code(readableReference(typeof name === 'string' ? name : route.functionArn))}`;
+  }
+  return `a route of type ${code(String(route.type))}`;
+}
+
+function processRouteChanges(c: Reviewed, config: SynthesizedConfig): ProcessRouteChange[] {
+  const { before, after, source } = definitions(c, config);
+  const [old, now] = [routeStates(before), routeStates(after)];
+  const lenient = source === 'configuration';
+  const entry = (name: string, change: ProcessRouteChange['change'], at: { state: string; route: Json }): ProcessRouteChange => ({
+    name,
+    change,
+    state: at.state,
+    runs: routeRuns(at.route, config),
+    address: c.rc.address,
+  });
+  return [
+    ...[...now].filter(([name]) => !old.has(name)).map(([name, r]) => entry(name, 'added', r)),
+    ...[...now].filter(([name, r]) => old.has(name) && (old.get(name)!.state !== r.state || !same(old.get(name)!.route, r.route, lenient))).map(([name, r]) => entry(name, 'changed', r)),
+    // A definition known only after apply says nothing of what was removed.
+    ...(source === 'unknown' ? [] : [...old].filter(([name]) => !now.has(name)).map(([name, r]) => entry(name, 'removed', r))),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -792,6 +861,11 @@ function renderMarkdown(review: ReviewData, changes: Reviewed[], title: string):
       if (items.length === 0 && d.action === 'update') items.push('definition unchanged');
       for (const item of items) lines.push(`  - ${item}`);
     }
+  }
+
+  if (review.processRoutes.length > 0) {
+    lines.push('', '### Routes by processname', '');
+    for (const r of review.processRoutes) lines.push(`- ${r.change} ${code(r.name)}: state ${code(r.state)}, runs ${r.runs}`);
   }
 
   if (review.routes.added.length + review.routes.removed.length > 0) {
