@@ -33,6 +33,11 @@ describe('default stack, offline terraform', () => {
     expect(result.runs[1].stdout).toMatch(/Success! The configuration is valid/);
   });
 
+  it('uses no deprecated argument: validate and plan warn of nothing (reset_on_delete of aws_api_gateway_account was one)', () => {
+    const [, validate, plan] = result.runs;
+    for (const run of [validate, plan]) expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/Deprecated|deprecated/);
+  });
+
   it('plans only creations, for every resource of the configuration', () => {
     const managed = (result.planJson.resource_changes ?? []).filter((rc) => rc.mode === 'managed');
     const config = JSON.parse(readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));

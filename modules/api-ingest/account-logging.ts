@@ -34,8 +34,8 @@ export class ApiGatewayAccountLogging extends Construct {
     ]);
     this.resource = new ApiGatewayAccount(this, 'account', {
       cloudwatchRoleArn: role.roleArn,
-      // On destroy, clear the setting instead of leaving it pointing at the role destroyed with it.
-      resetOnDelete: true,
+      // No reset_on_delete: deprecated in provider 5.x (a warning on every plan). Destroying this
+      // resource only forgets the setting; the README says how to clear it after a teardown.
       // API Gateway checks the role when the setting is saved: its policy must be in place.
       dependsOn: [role.resource, ...role.policies],
     });

@@ -230,7 +230,7 @@ export function reviewPlan(plan: unknown, options: ReviewOptions = {}): PlanRevi
 /** Resources that set something for the whole account and region: what each touches. */
 const ACCOUNT_LEVEL_TYPES: Readonly<Record<string, string>> = {
   aws_api_gateway_account:
-    'the CloudWatch Logs role of API Gateway for the whole account and region: every REST API there logs through it, and a role another stack set is replaced (on destroy the setting is reset, since reset_on_delete is on)',
+    'the CloudWatch Logs role of API Gateway for the whole account and region: every REST API there logs through it, and a role another stack set is replaced (destroy leaves the setting naming the deleted role: the README says how to clear it)',
 };
 
 function assertPlan(plan: unknown): asserts plan is TerraformPlanJson {
