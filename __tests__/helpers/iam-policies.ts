@@ -362,6 +362,7 @@ export function iamModelOf(json: Synthesized): IamModel {
       .map(([id, k]) => ({ name: `aws_kms_key.${id}`, owner: values.attribute('aws_kms_key', id, 'arn'), policy: values.policyOf(k.policy) })),
     ...lambdaPermissionPolicies(values),
     ...awsManagedKeyPolicies(values),
+    ...bucketKeyPolicies(values),
   ];
   return { values, roles, resourcePolicies };
 }
@@ -386,6 +387,29 @@ function lambdaPermissionPolicies(values: TerraformValues): ResourcePolicyModel[
     byFunction.set(arn, [...(byFunction.get(arn) ?? []), statement]);
   }
   return [...byFunction].map(([arn, Statement]) => ({ name: `function policy of ${arn}`, owner: arn, policy: { Version: '2012-10-17', Statement } }));
+}
+
+/**
+ * The key policy of each customer-managed key a bucket of the stack is encrypted with: the key is
+ * not the stack's, so the policy is the default one KMS gives a key, which lets IAM policies of
+ * the account grant its use (KMS developer guide, "Default key policy").
+ */
+function bucketKeyPolicies(values: TerraformValues): ResourcePolicyModel[] {
+  const first = (x: unknown) => (Array.isArray(x) ? x[0] : x) as Json | undefined;
+  const keys = new Set(
+    Object.values(values.json.resource.aws_s3_bucket_server_side_encryption_configuration ?? {})
+      .map((e) => first(first(e.rule)?.apply_server_side_encryption_by_default))
+      .filter((d) => d?.sse_algorithm === 'aws:kms' && typeof d.kms_master_key_id === 'string')
+      .map((d) => values.kmsKeyArn(d!.kms_master_key_id)),
+  );
+  return [...keys].map((key) => ({
+    name: `customer-managed key ${key}`,
+    owner: key,
+    policy: {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: [`arn:${values.partition}:iam::${values.account}:root`] }, Action: ['kms:*'], Resource: ['*'] }],
+    },
+  }));
 }
 
 /**

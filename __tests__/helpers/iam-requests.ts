@@ -267,7 +267,11 @@ function targetsOf(v: TerraformValues, service: string, action: string, cmd: Rea
       const buckets = invokers.flatMap((m) => m.states.filter(([, s]) => invokedFunction(s) === fn.arn).map(([, s]) => (s.Parameters ?? s.Arguments)?.artifacts?.bucket as string | undefined));
       const known = [...new Set(buckets.filter((b): b is string => b !== undefined))];
       if (known.length === 0) throw new Error(`${where}: no Task gives this function a bucket`);
-      return known.map((bucket) => ({ resource: `arn:${v.partition}:s3:::${bucket}/${EXAMPLE_RUN_REQUEST_ID}/result`, context: { 'aws:SecureTransport': 'true' } }));
+      return known.flatMap((bucket) => [
+        { resource: `arn:${v.partition}:s3:::${bucket}/${EXAMPLE_RUN_REQUEST_ID}/result`, context: { 'aws:SecureTransport': 'true' } },
+        // S3 calls KMS as the caller: a single PutObject generates a data key, a GetObject (a presigned link's) decrypts it.
+        ...bucketKeyTargets(v, bucket, action === 's3:PutObject' ? ['kms:GenerateDataKey'] : action === 's3:GetObject' ? ['kms:Decrypt'] : []),
+      ]);
     }
     case 'batch':
       if (batchRoutes.length === 0) throw new Error(`${where}: sends ${cmd.command}, but no state machine invoking it has a Batch route`);
@@ -440,6 +444,21 @@ function eventRuleRequests(v: TerraformValues, requests: Requests): void {
   }
 }
 
+/**
+ * The KMS requests S3 makes as the caller on a bucket of the stack encrypted with a customer-managed
+ * key (S3 user guide, "Using SSE-KMS"): none for SSE-S3.
+ */
+function bucketKeyTargets(v: TerraformValues, bucketName: string, actions: string[]): Target[] {
+  const bucket = resourcesOf(v, 'aws_s3_bucket').find(([id]) => v.attribute('aws_s3_bucket', id, 'bucket') === bucketName);
+  if (!bucket) return [];
+  const encryption = resourcesOf(v, 'aws_s3_bucket_server_side_encryption_configuration').find(([, e]) => v.target(e.bucket)?.id === bucket[0]);
+  const first = (x: unknown) => (Array.isArray(x) ? x[0] : x) as Json | undefined;
+  const byDefault = first(first(encryption?.[1].rule)?.apply_server_side_encryption_by_default);
+  if (byDefault?.sse_algorithm !== 'aws:kms' || !byDefault.kms_master_key_id) return [];
+  const context = { 'kms:ViaService': `s3.${v.region}.amazonaws.com`, 'kms:CallerAccount': v.account };
+  return actions.map((action) => ({ action, resource: v.kmsKeyArn(byDefault.kms_master_key_id), context }));
+}
+
 /** ECS with each job definition's execution role (awslogs, private ECR images) and the job's own role (its artifacts). */
 function jobDefinitionRequests(v: TerraformValues, machines: StateMachine[], requests: Requests): void {
   for (const [id, definition] of resourcesOf(v, 'aws_batch_job_definition')) {
@@ -475,6 +494,11 @@ function jobDefinitionRequests(v: TerraformValues, machines: StateMachine[], req
         const object = `arn:${v.partition}:s3:::${bucket}/${EXAMPLE_RUN_REQUEST_ID}/result.json`;
         requests.add({ principal: role, action: 's3:PutObject', resource: object, context: { 'aws:SecureTransport': 'true' }, source: `${source} (the job's artifact)` });
         requests.add({ principal: role, action: 's3:PutObject', resource: object, context: { 'aws:SecureTransport': 'false' }, expect: 'Denied', source: `${source} (the job's artifact over plain HTTP)` });
+        // A file above the SDK's multipart threshold: CreateMultipartUpload and UploadPart (both s3:PutObject)
+        // generate the data key and decrypt it again for every part, under a customer-managed key.
+        for (const target of bucketKeyTargets(v, bucket, ['kms:GenerateDataKey', 'kms:Decrypt'])) {
+          requests.add({ principal: role, ...target, action: target.action!, source: `${source} (the job's artifact, a multipart upload)` });
+        }
       }
     }
   }

@@ -23,6 +23,7 @@ interface KnownFinding extends Finding {
 }
 
 const ACCOUNT_LOGGING_ROLE = 'batch-gateway-dev-apigw-account-role-us-east-1';
+const ARTIFACTS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const ALL_LOG_GROUPS = 'arn:aws:logs:us-east-1:111122223333:log-group:*';
 
 /**
@@ -63,9 +64,10 @@ const KNOWN_FINDINGS: KnownFinding[] = [
 const SCENARIOS: { name: string; configure?: (dev: EnvironmentConfig) => void }[] = [
   { name: 'dev' },
   {
-    name: 'dev with tracing, a private ECR image and an existing job definition',
+    name: 'dev with tracing, a private ECR image, an existing job definition and artifacts under a customer-managed key',
     configure: (dev) => {
       dev.tracing = true;
+      dev.artifacts = { ...dev.artifacts, kmsKeyArn: ARTIFACTS_KEY };
       dev.ecrRepositoryArns = ['arn:aws:ecr:us-east-1:111122223333:repository/thumbnails'];
       dev.routes.thumbnails = { image: '111122223333.dkr.ecr.us-east-1.amazonaws.com/thumbnails:1.4', command: ['make-thumbnails', 'Ref::input'], parameters: { input: '' } };
       dev.routes.report = { existingJobDefinition: 'team-report' };

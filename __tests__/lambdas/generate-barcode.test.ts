@@ -281,6 +281,51 @@ describe('generateBarcode', () => {
     expect(result.expiresAt).toBe('2024-06-10T06:36:07.000Z');
   });
 
+  test('never advertises a link longer than the credentials that sign it live: credentials expiring in 1 h give a link of less than 1 h', async () => {
+    // Prepare: temporary credentials that expire an hour from now, a configured lifetime of a day.
+    const expiration = new Date(NOW_MS + 3_600_000);
+    const signingCredentials = async () => ({ ...FAKE_CREDENTIALS, sessionToken: 'session', expiration });
+
+    // Act
+    const result = stored(await generateBarcode(routeInput(), deps({ signingCredentials })));
+
+    // Assess: a minute's margin before the credentials expire, from the whole second of signing.
+    expect(presign.mock.calls[0][2]).toBe(3_540);
+    expect(Date.parse(result.expiresAt)).toBeLessThanOrEqual(expiration.getTime());
+    expect(result.expiresAt).toBe('2024-06-10T07:20:07.000Z');
+    expect(puts()[0].CacheControl).toBe('private, max-age=3540');
+  });
+
+  test("vouches for at most an hour with temporary credentials that do not say when they expire (a Lambda role's session)", async () => {
+    const signingCredentials = async () => ({ ...FAKE_CREDENTIALS, sessionToken: 'session' });
+
+    const result = stored(await generateBarcode(routeInput(), deps({ signingCredentials })));
+
+    expect(presign.mock.calls[0][2]).toBe(3_600);
+    expect(result.expiresAt).toBe('2024-06-10T07:21:07.000Z');
+  });
+
+  test('keeps the configured lifetime when the credentials outlive it, and reads them from the S3 client by default', async () => {
+    const week = async () => ({ ...FAKE_CREDENTIALS, sessionToken: 'session', expiration: new Date(NOW_MS + 7 * DAY_S * 1000) });
+    expect(stored(await generateBarcode(routeInput(), deps({ signingCredentials: week }))).expiresAt).toBe(EXPIRES_AT);
+
+    // The client's own provider: static credentials, which do not expire.
+    const client = new S3Client({ region: 'eu-west-1', credentials: { ...FAKE_CREDENTIALS, sessionToken: 'session', expiration: new Date(NOW_MS + 1_800_000) } });
+    const result = stored(await generateBarcode(routeInput(), deps({ s3: client })));
+    expect(presign.mock.calls[1][2]).toBe(1_740);
+    expect(result.expiresAt).toBe('2024-06-10T06:50:07.000Z');
+  });
+
+  test('fails transiently when the signing credentials cannot be resolved, before storing anything', async () => {
+    const signingCredentials = async () => {
+      throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError', $metadata: {} });
+    };
+
+    await expect(generateBarcode(routeInput(), deps({ signingCredentials }))).rejects.toMatchObject({ name: 'AwsServiceError' });
+    expect(puts()).toEqual([]);
+    expect(presign).not.toHaveBeenCalled();
+  });
+
   test.each([
     ['no parameters at all', undefined, `parameters.text is required: the 1 to 80 printable ASCII characters (Code 128) to encode`],
     ['parameters without text', { scale: '2' }, `parameters.text is required: the 1 to 80 printable ASCII characters (Code 128) to encode`],

@@ -131,8 +131,9 @@ describe('ArtifactsBucket grants', () => {
       artifacts.grantRead(new ServiceRole(stack, 'reader', { servicePrincipal: 'lambda.amazonaws.com' }));
     });
     const kmsStatements = (role: string) => roleNamed(json, role).statements.filter((s) => s.actions.some((a) => a.startsWith('kms:')));
-    // Assess: SSE-KMS PutObject needs kms:GenerateDataKey, GetObject (and a presigned link) kms:Decrypt.
-    expect(kmsStatements('test-writer')).toEqual([expect.objectContaining({ actions: expect.arrayContaining(['kms:GenerateDataKey']), resources: [KMS_KEY_ARN] })]);
+    // Assess: SSE-KMS PutObject needs kms:GenerateDataKey, a multipart upload (CreateMultipartUpload,
+    // UploadPart) kms:Decrypt as well; GetObject (and a presigned link) kms:Decrypt.
+    expect(kmsStatements('test-writer')).toEqual([expect.objectContaining({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [KMS_KEY_ARN] })]);
     expect(kmsStatements('test-reader')).toEqual([expect.objectContaining({ actions: expect.arrayContaining(['kms:Decrypt']), resources: [KMS_KEY_ARN] })]);
   });
 

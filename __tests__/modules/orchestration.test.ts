@@ -209,7 +209,7 @@ const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** The function a Task invokes: its Resource, or its FunctionName with the token integration. */
 const functionOf = (task: Json): string => (task.Resource === WAIT_FOR_TASK_TOKEN ? task.Parameters.FunctionName : task.Resource) as string;
 /** The await Task's Retry: as TASK_RETRY, without retrying its timeout (the safety net's check). */
-const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ...TASK_RETRY[2], ErrorEquals: ['Lambda.Unknown'] }];
+const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ...TASK_RETRY[2], ErrorEquals: ['Lambda.Unknown', 'Sandbox.Timedout'] }];
 /** The Fail states, and what ends an execution well. */
 const FAIL_STATES = [STATE.jobFailed, STATE.timedOut, STATE.failed, STATE.invalidInput];
 const NOTIFICATION_STATES = [STATE.alert, STATE.notifyChoice, STATE.notify, STATE.recordNotificationFailure];
@@ -711,12 +711,14 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       expect(run.Retry).toEqual(ROUTE_RETRY);
       expect(retriedErrors(run.Retry as Json[])).not.toContain('States.Timeout');
       expect(retriedErrors(run.Retry as Json[])).not.toContain('Lambda.Unknown');
+      expect(retriedErrors(run.Retry as Json[])).not.toContain('Sandbox.Timedout');
       expect(retriedErrors(run.Retry as Json[])).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.TooManyRequestsException', ...TRANSIENT_ERROR_NAMES]));
     });
 
     it('catches a route timeout as Route timed out, before the catch-all into Record failure', () => {
       expect(run.Catch).toEqual([
-        { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], ResultPath: '$.error', Next: STATE.routeTimedOut },
+        // A function's own timeout goes by either name AWS documents for it.
+        { ErrorEquals: ['States.Timeout', 'Lambda.Unknown', 'Sandbox.Timedout'], ResultPath: '$.error', Next: STATE.routeTimedOut },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure },
       ]);
     });

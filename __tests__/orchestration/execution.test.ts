@@ -5,7 +5,7 @@
 import { BatchClient, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { STATE } from '../../modules/orchestration/definition';
+import { runRouteStateName, STATE } from '../../modules/orchestration/definition';
 import { recordSubmitIntent } from '../../lambdas/shared/run-requests-table';
 import { FIXED_TRANSITIONS } from '../../modules/orchestration/polling-cost';
 import {
@@ -182,6 +182,50 @@ describe('orchestration, executed', () => {
     expect(error).toBeUndefined();
     expect(item.status).toBe('SUCCEEDED');
     expect(retries).toEqual([STATE.poll]);
+  });
+
+  // AWS documents a function's timeout as Lambda.Unknown (Step Functions error handling) and as
+  // Sandbox.Timedout (the Lambda integration's errors): both must mean the same thing.
+  it.each(['Lambda.Unknown', 'Sandbox.Timedout'])('retries an orchestration function that timed out (%s) and goes on', async (name) => {
+    let timeouts = 1;
+    const id = randomUUID();
+
+    const { error, item, retries } = await run(
+      { runRequestID: id, processname: 'sample' },
+      {
+        before: {
+          [STATE.poll]: () => {
+            if (timeouts-- > 0) throw Object.assign(new Error('Task timed out after 90.00 seconds'), { name });
+          },
+        },
+      },
+    );
+
+    expect(error).toBeUndefined();
+    expect(item.status).toBe('SUCCEEDED');
+    expect(retries).toEqual([STATE.poll]);
+  });
+
+  it.each(['Lambda.Unknown', 'Sandbox.Timedout'])("records a route function that timed out (%s) as TIMED_OUT, without retrying it", async (name) => {
+    let calls = 0;
+    const id = randomUUID();
+
+    const { error, item, retries } = await run(
+      { runRequestID: id, processname: 'barcode', parameters: { text: 'ABC-123' } },
+      {
+        before: {
+          [runRouteStateName('barcode')]: () => {
+            calls++;
+            throw Object.assign(new Error('Task timed out after 30.00 seconds'), { name });
+          },
+        },
+      },
+    );
+
+    expect(error?.name).toBe('RunTimedOut');
+    expect(calls).toBe(1);
+    expect(retries).toEqual([]);
+    expect(item).toMatchObject({ status: 'TIMED_OUT', reason: 'maximum run time of 30 s exceeded' });
   });
 
   it('records FAILED with a sanitized reason when a step keeps failing, before the execution fails', async () => {

@@ -31,6 +31,19 @@ export const BARCODE_CONTENT_TYPE = 'image/png';
 export const DEFAULT_URL_EXPIRES_SECONDS = 86_400;
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_URL_EXPIRES_SECONDS = 604_800;
+/**
+ * A presigned URL works only while the credentials that signed it do (S3 user guide, "Sharing
+ * objects with presigned URLs"). When they report their expiration, the link's lifetime ends
+ * this many seconds before it, for clocks that disagree a little.
+ */
+export const CREDENTIALS_EXPIRY_MARGIN_SECONDS = 60;
+/**
+ * The lifetime vouched for a link signed with temporary credentials that do not say when they
+ * expire: a Lambda function's role session (AWS_SESSION_TOKEN, and no expiration among Lambda's
+ * environment variables), which AWS says need not follow the role's session duration. One hour,
+ * the default session of STS AssumeRole; the link may work longer, it is never advertised longer.
+ */
+export const UNKNOWN_SESSION_SECONDS = 3_600;
 
 /** What the state machine hands every Lambda route; this one needs the artifacts bucket. */
 export const routeInputSchema = z.extend(lambdaRouteInputSchema, {
@@ -65,11 +78,16 @@ export type GenerateBarcodeResult = (BarcodeStored | RouteRejected) & LambdaRout
 /** Presigns `command` for `expiresIn` seconds with the client's credentials and region. */
 export type Presign = (s3: S3Client, command: GetObjectCommand, expiresIn: number) => Promise<string>;
 
+/** The credentials a link is signed with, as the SDK resolves them (`expiration` when they report one). */
+export type SigningCredentials = () => Promise<{ readonly sessionToken?: string; readonly expiration?: Date }>;
+
 export interface GenerateBarcodeDeps {
   readonly s3: S3Client;
   /** @default - `getSignedUrl` of @aws-sdk/s3-request-presigner */
   readonly presign?: Presign;
-  /** Lifetime of the presigned URL, 1 to {@link MAX_URL_EXPIRES_SECONDS}. */
+  /** @default - the S3 client's own credentials provider (what `presign` signs with) */
+  readonly signingCredentials?: SigningCredentials;
+  /** Lifetime of the presigned URL, 1 to {@link MAX_URL_EXPIRES_SECONDS}, shortened to what the signing credentials live. */
   readonly urlExpiresSeconds: number;
   /** Epoch milliseconds. */
   readonly now: () => number;
@@ -158,6 +176,9 @@ export async function generateBarcode(input: RouteInput, deps: GenerateBarcodeDe
   });
 
   const key = `${input.artifacts.prefix}${BARCODE_FILE_NAME}`;
+  // SigV4 dates are whole seconds: the URL expires its lifetime after the signing second.
+  const signedAtS = Math.floor(deps.now() / 1000);
+  const expiresIn = await linkLifetime(deps, signedAtS);
   try {
     await deps.s3.send(
       new PutObjectCommand({
@@ -166,19 +187,16 @@ export async function generateBarcode(input: RouteInput, deps: GenerateBarcodeDe
         Body: png,
         ContentType: BARCODE_CONTENT_TYPE,
         // No ACL: the bucket is private with object ownership enforced; the link is the access.
-        CacheControl: `private, max-age=${deps.urlExpiresSeconds}`,
+        CacheControl: `private, max-age=${expiresIn}`,
       }),
     );
   } catch (err) {
     return surfaceAwsError(err, 'PutObject');
   }
 
-  // SigV4 dates are whole seconds: the URL expires urlExpiresSeconds after the signing second.
-  // Signed with the function's role session, it stops working earlier if that session expires first.
-  const signedAtS = Math.floor(deps.now() / 1000);
   let url: string;
   try {
-    url = await (deps.presign ?? presignWithSdk)(deps.s3, new GetObjectCommand({ Bucket: input.artifacts.bucket, Key: key }), deps.urlExpiresSeconds);
+    url = await (deps.presign ?? presignWithSdk)(deps.s3, new GetObjectCommand({ Bucket: input.artifacts.bucket, Key: key }), expiresIn);
   } catch (err) {
     // Presigning sends nothing: only resolving credentials can fail, transiently if over the network.
     return surfaceAwsError(err, 'Presign GetObject');
@@ -189,6 +207,25 @@ export async function generateBarcode(input: RouteInput, deps: GenerateBarcodeDe
     url,
     key,
     contentType: BARCODE_CONTENT_TYPE,
-    expiresAt: new Date((signedAtS + deps.urlExpiresSeconds) * 1000).toISOString(),
+    expiresAt: new Date((signedAtS + expiresIn) * 1000).toISOString(),
   };
+}
+
+/**
+ * Seconds the link is signed for: the configured lifetime, cut to what the signing credentials
+ * have left (they may expire long before a day: a role session lasts hours at most).
+ */
+async function linkLifetime(deps: GenerateBarcodeDeps, signedAtS: number): Promise<number> {
+  let credentials: Awaited<ReturnType<SigningCredentials>>;
+  try {
+    credentials = await (deps.signingCredentials ?? (() => deps.s3.config.credentials()))();
+  } catch (err) {
+    // Resolving credentials can fail transiently when it goes over the network.
+    return surfaceAwsError(err, 'Resolve credentials');
+  }
+  let left: number = deps.urlExpiresSeconds;
+  if (credentials.expiration) left = Math.floor(credentials.expiration.getTime() / 1000) - signedAtS - CREDENTIALS_EXPIRY_MARGIN_SECONDS;
+  else if (credentials.sessionToken) left = UNKNOWN_SESSION_SECONDS;
+  // Credentials about to expire are refreshed by the SDK before they are used: never below a second.
+  return Math.max(1, Math.min(deps.urlExpiresSeconds, left));
 }

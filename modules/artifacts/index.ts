@@ -102,8 +102,10 @@ export class ArtifactsBucket extends Construct implements IArtifactsBucket {
   public grantWrite(grantee: IGrantable): void {
     grantee.addToPolicy('artifacts-write', [
       { actions: ['s3:PutObject'], resources: [`${this.bucketArn}/*`] },
-      // Writing under a customer-managed key needs the key too.
-      ...(this.kmsKeyArn ? [{ actions: ['kms:GenerateDataKey'], resources: [this.kmsKeyArn] }] : []),
+      // Writing under a customer-managed key needs the key too: GenerateDataKey for every object, and
+      // Decrypt for a multipart upload, whose parts S3 encrypts with the data key it decrypts again
+      // (the SDK's managed uploads turn multipart above their part size).
+      ...(this.kmsKeyArn ? [{ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.kmsKeyArn] }] : []),
     ]);
   }
 

@@ -75,6 +75,12 @@ const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
   'TooManyRequestsException',
 ];
+/**
+ * A function that ran out of time, by both names AWS documents for it: `Lambda.Unknown` (Step
+ * Functions' error handling guide) and `Sandbox.Timedout` (the Lambda invoke integration's errors).
+ * `Lambda.Unknown` also names a crash (out of memory, the runtime exiting): not told apart.
+ */
+export const LAMBDA_TIMEOUT_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout'] as const;
 const backoff = { BackoffRate: 2, JitterStrategy: 'FULL' } as const;
 
 /** Transient errors and Lambda service errors: retried with exponential backoff and full jitter. */
@@ -82,7 +88,7 @@ export const TASK_RETRY = [
   { ErrorEquals: LAMBDA_SERVICE_ERRORS, IntervalSeconds: 2, MaxAttempts: 6, MaxDelaySeconds: 60, ...backoff },
   { ErrorEquals: [...TRANSIENT_ERROR_NAMES], IntervalSeconds: 5, MaxAttempts: 8, MaxDelaySeconds: 120, ...backoff },
   // A crash or timeout of an orchestration function: safe to retry, every handler is idempotent.
-  { ErrorEquals: ['Lambda.Unknown', 'States.Timeout'], IntervalSeconds: 5, MaxAttempts: 2, ...backoff },
+  { ErrorEquals: [...LAMBDA_TIMEOUT_ERRORS, 'States.Timeout'], IntervalSeconds: 5, MaxAttempts: 2, ...backoff },
 ] as const;
 
 /** A Lambda route's own function: service errors and throttling retried; its timeout is the route's run time, never retried. */
@@ -92,7 +98,7 @@ export const ROUTE_RETRY = TASK_RETRY.slice(0, 2);
  * Awaiting a job's end: as TASK_RETRY, but the Task's timeout is the safety net's check, caught
  * (never retried). A crashed await-job is retried: it only stores the token again.
  */
-const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ErrorEquals: ['Lambda.Unknown'], IntervalSeconds: 5, MaxAttempts: 2, ...backoff }];
+const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ErrorEquals: [...LAMBDA_TIMEOUT_ERRORS], IntervalSeconds: 5, MaxAttempts: 2, ...backoff }];
 
 /** SNS publish: throttling and service errors. */
 const ALERT_RETRY = [{ ErrorEquals: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 4, ...backoff }];
@@ -184,8 +190,8 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
       // The route's maximum run time bounds the function; running out of it is TIMED_OUT, not retried.
       TimeoutSeconds: route.maxRunTimeSeconds,
       Retry: ROUTE_RETRY,
-      // The Task's timeout, or the function's own if it is shorter (reported by Lambda as Sandbox.Timedout).
-      Catch: [{ ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], ResultPath: '$.error', Next: STATE.routeTimedOut }, ...catchAll],
+      // The Task's timeout, or the function's own if it is shorter (under either of its names).
+      Catch: [{ ErrorEquals: ['States.Timeout', ...LAMBDA_TIMEOUT_ERRORS], ResultPath: '$.error', Next: STATE.routeTimedOut }, ...catchAll],
       Next: STATE.routeResultPresent,
     };
   }
