@@ -1,5 +1,5 @@
 import { TerraformVariable } from 'cdktf';
-import { BatchEnvironment, BatchEnvironmentProps, ecrRepositoryArnOf, JobDefinitionSpec } from '../../modules/batch-env';
+import { assertRetryRules, BatchEnvironment, BatchEnvironmentProps, ComputeType, ecrRepositoryArnOf, infrastructureRetryRules, JobDefinitionSpec, RetryRule } from '../../modules/batch-env';
 import { ServiceRole } from '../../modules/shared/iam';
 import { readableReference } from '../../scripts/lib/plan-summary';
 import { Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, synthStack } from '../helpers/synth';
@@ -239,6 +239,64 @@ describe('BatchEnvironment on Fargate (defaults)', () => {
     expect(role.trustedBy).toEqual(['ecs-tasks.amazonaws.com']);
     expect(role.statements).toEqual([]);
     expect(Object.keys(env!.jobRoles)).toEqual(['hello']);
+  });
+});
+
+/** Batch's glob: exact, or a prefix when the pattern ends with `*` (an absent value read as empty, so `*` takes everything). */
+function globMatches(pattern: string | undefined, given: string | undefined): boolean {
+  if (pattern === undefined) return true;
+  const value = given ?? '';
+  return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
+}
+
+/** What Batch does with a failed attempt under `rules` (synthesized, snake_case): the first entry all of whose patterns match; RETRY when none does. */
+function batchDecision(rules: Json[], attempt: { statusReason?: string; reason?: string; exitCode?: number }): string {
+  const hit = rules.find(
+    (r) => globMatches(r.on_status_reason, attempt.statusReason) && globMatches(r.on_reason, attempt.reason) && globMatches(r.on_exit_code, attempt.exitCode?.toString()),
+  );
+  return hit ? String(hit.action) : 'RETRY';
+}
+
+describe('BatchEnvironment retry rules', () => {
+  const rulesOf = (computeType: ComputeType): Json[] => onlyResource(synthBatch({ computeType, ...(computeType.includes('FARGATE') ? {} : jobs({ vcpu: 1, memoryMiB: 2048 })) }), 'aws_batch_job_definition').retry_strategy.evaluate_on_exit as Json[];
+  const SPOT_TASK = { statusReason: 'Your Spot Task was interrupted.', reason: 'Essential container in task exited', exitCode: 143 };
+
+  it('retries a reclaimed Fargate Spot task', () => {
+    expect(batchDecision(rulesOf('FARGATE_SPOT'), SPOT_TASK)).toBe('RETRY');
+  });
+
+  it('retries a reclaimed EC2 Spot instance (Host EC2 … terminated)', () => {
+    expect(batchDecision(rulesOf('SPOT'), { statusReason: 'Host EC2 (instance i-0123456789abcdef0) terminated.' })).toBe('RETRY');
+  });
+
+  it.each<ComputeType>(['FARGATE', 'FARGATE_SPOT'])('retries a ResourceInitializationError in the status reason, where ECS puts it on %s', (computeType) => {
+    const attempt = { statusReason: 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed' };
+    expect(batchDecision(rulesOf(computeType), attempt)).toBe('RETRY');
+  });
+
+  it.each<ComputeType>(['FARGATE', 'FARGATE_SPOT', 'EC2', 'SPOT'])("ends on the command's own non-zero exit on %s", (computeType) => {
+    expect(batchDecision(rulesOf(computeType), { statusReason: 'Essential container in task exited', reason: 'Essential container in task exited', exitCode: 1 })).toBe('EXIT');
+  });
+
+  it.each<ComputeType>(['FARGATE', 'FARGATE_SPOT', 'EC2', 'SPOT'])('keeps within the 5 entries and the patterns Batch takes on %s', (computeType) => {
+    const rules = infrastructureRetryRules(computeType);
+    expect(rules.length).toBeLessThanOrEqual(5);
+    expect(() => assertRetryRules(rules, 'test')).not.toThrow();
+  });
+
+  it('rejects a sixth evaluateOnExit entry', () => {
+    const six: RetryRule[] = [...[...Array(5)].map((): RetryRule => ({ onReason: 'x*', action: 'RETRY' })), { onReason: '*', action: 'EXIT' }];
+    expect(() => assertRetryRules(six, 'test')).toThrow('test: a retry strategy takes at most 5 evaluateOnExit entries (got 6)');
+  });
+
+  it('rejects patterns Batch refuses: other characters, a * before the end, over 512 characters', () => {
+    expect(() => assertRetryRules([{ onStatusReason: 'Host EC2 (instance*', action: 'RETRY' }], 'test')).toThrow(
+      "test: evaluateOnExit onStatusReason 'Host EC2 (instance*' may hold only letters, numbers, periods, colons and white space, with '*' at the end only",
+    );
+    expect(() => assertRetryRules([{ onReason: '*Error', action: 'RETRY' }], 'test')).toThrow("onReason '*Error' may hold only");
+    expect(() => assertRetryRules([{ onExitCode: '1a', action: 'EXIT' }], 'test')).toThrow("onExitCode '1a' may hold only digits");
+    expect(() => assertRetryRules([{ onReason: 'a'.repeat(513), action: 'RETRY' }], 'test')).toThrow('onReason is at most 512 characters (got 513)');
+    expect(() => assertRetryRules([{ onReason: 'a'.repeat(511) + '*', action: 'RETRY' }], 'test')).not.toThrow();
   });
 });
 

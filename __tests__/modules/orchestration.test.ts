@@ -210,8 +210,8 @@ const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const functionOf = (task: Json): string => (task.Resource === WAIT_FOR_TASK_TOKEN ? task.Parameters.FunctionName : task.Resource) as string;
 /** The await Task's Retry: as TASK_RETRY, without retrying its timeout (the safety net's check). */
 const AWAIT_RETRY = [TASK_RETRY[0], TASK_RETRY[1], { ...TASK_RETRY[2], ErrorEquals: ['Lambda.Unknown', 'Sandbox.Timedout'] }];
-/** The Fail states, and what ends an execution well. */
-const FAIL_STATES = [STATE.jobFailed, STATE.timedOut, STATE.failed, STATE.invalidInput];
+/** The Fail states: the gateway's own faults, the only ends that fail an execution. */
+const FAIL_STATES = [STATE.failed, STATE.invalidInput];
 const NOTIFICATION_STATES = [STATE.alert, STATE.notifyChoice, STATE.notify, STATE.recordNotificationFailure];
 const LAMBDA_ROUTE_STATES = [
   STATE.routeResultPresent,
@@ -421,8 +421,8 @@ describe('Orchestration (two routes, defaults)', () => {
         Default: STATE.awaitJob,
       });
       expect(states[STATE.succeeded].Type).toBe('Succeed');
-      expect(states[STATE.jobFailed].Type).toBe('Fail');
-      expect(states[STATE.timedOut]).toMatchObject({ Type: 'Fail', Error: 'RunTimedOut' });
+      expect(states[STATE.jobFailed].Type).toBe('Succeed');
+      expect(states[STATE.timedOut].Type).toBe('Succeed');
     });
 
     it('without notifications, goes from every outcome straight to Finish', () => {
@@ -869,7 +869,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       expect([...transitionsOf(notify), ...transitionsOf(record)].filter((next) => (FAIL_STATES as string[]).includes(next))).toEqual([]);
     });
 
-    it('finishes by the outcome: SUCCEEDED and REJECTED succeed, TIMED_OUT and FAILED fail by kind', () => {
+    it("finishes by the outcome: every recorded outcome succeeds (a failed or timed-out job is the user's), an orchestration fault fails", () => {
       expect(states[STATE.finish]).toEqual({
         Type: 'Choice',
         Choices: [
@@ -882,9 +882,10 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       });
       expect(states[STATE.succeeded]).toEqual({ Type: 'Succeed' });
       expect(states[STATE.rejected]).toEqual({ Type: 'Succeed' });
-      expect(states[STATE.timedOut]).toMatchObject({ Type: 'Fail', Error: 'RunTimedOut' });
-      expect(states[STATE.jobFailed]).toMatchObject({ Type: 'Fail', Error: 'JobFailed' });
+      expect(states[STATE.timedOut]).toEqual({ Type: 'Succeed' });
+      expect(states[STATE.jobFailed]).toEqual({ Type: 'Succeed' });
       expect(states[STATE.failed]).toMatchObject({ Type: 'Fail', Error: 'OrchestrationFailed' });
+      expect(Object.entries(states).filter(([, s]) => s.Type === 'Fail').map(([name]) => name).sort()).toEqual([...FAIL_STATES].sort());
     });
 
     it('reaches the terminal states only through Finish, but for the invalid input and a failed Record failure', () => {

@@ -102,15 +102,30 @@ describe('orchestration, executed', () => {
     expect(states).toHaveLength(FIXED_TRANSITIONS - 1 + 3 * 4);
   });
 
-  it("records a Batch job that ends FAILED with Batch's reason and exit code, and fails the execution", async () => {
+  it("records a Batch job that ends FAILED with Batch's reason and exit code; the execution, which did its work, succeeds", async () => {
     nextScript = { statuses: ['RUNNABLE', 'RUNNING', 'FAILED'], exitCode: 3, statusReason: 'Essential container in task exited' };
     const id = randomUUID();
 
-    const { error, item } = await run({ runRequestID: id, processname: 'sample' });
+    const { error, result, item, states } = await run({ runRequestID: id, processname: 'sample' });
 
-    expect(error?.name).toBe('JobFailed');
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ notification: { status: 'FAILED', error: { code: 'JOB_FAILED' } } });
+    expect(states[states.length - 1]).toBe(STATE.jobFailed);
     expect(item).toMatchObject({ status: 'FAILED', exitCode: 3, reason: 'Essential container in task exited' });
     expect(statusesOf(item)).toEqual(['SUBMITTED', 'RUNNABLE', 'RUNNING', 'FAILED']);
+  });
+
+  it("tells a user's failed job from a gateway fault: both record FAILED, only the fault fails the execution (ExecutionsFailed)", async () => {
+    nextScript = { statuses: ['RUNNING', 'FAILED'], exitCode: 1, statusReason: 'Essential container in task exited' };
+    const jobFailed = await run({ runRequestID: randomUUID(), processname: 'sample' });
+    const fault = await run(
+      { runRequestID: randomUUID(), processname: 'sample' },
+      { before: { [STATE.poll]: () => { throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' }); } } },
+    );
+
+    expect({ execution: jobFailed.error?.name ?? 'SUCCEEDED', recorded: jobFailed.item.status }).toEqual({ execution: 'SUCCEEDED', recorded: 'FAILED' });
+    expect({ execution: fault.error?.name ?? 'SUCCEEDED', recorded: fault.item.status }).toEqual({ execution: 'OrchestrationFailed', recorded: 'FAILED' });
+    expect(fault.item.reason).toBe('orchestration error: AccessDeniedException');
   });
 
   it('REJECTS a request whose processname matches no route, with the reason, and submits nothing', async () => {
@@ -141,7 +156,7 @@ describe('orchestration, executed', () => {
 
     const { error, item } = await run({ runRequestID: id, processname: 'sample' });
 
-    expect(error?.name).toBe('RunTimedOut');
+    expect(error).toBeUndefined();
     expect(item.status).toBe('TIMED_OUT');
     expect(item.reason).toMatch(/^maximum run time of 3600 s exceeded while RUNNABLE$/);
     expect(statusesOf(item)).toEqual(['SUBMITTED', 'RUNNABLE', 'TIMED_OUT']);

@@ -50,8 +50,8 @@ export interface JobDefinitionSpec {
   /** Default values of the job's parameters (`Ref::name` in the command). @default {} */
   readonly parameters?: Record<string, string>;
   /**
-   * Attempts per job (1..10). Retries apply to infrastructure failures (host or capacity gone,
-   * image pull); a non-zero exit of the command is final.
+   * Attempts per job (1..10). Retries apply to infrastructure failures (host gone, Spot capacity reclaimed,
+   * image pull, task initialization); a non-zero exit of the command is final.
    * @default 2
    */
   readonly attempts?: number;
@@ -250,6 +250,8 @@ export class BatchEnvironment extends Construct {
       return sharedExecutionRole.roleArn;
     };
 
+    const retryRules = infrastructureRetryRules(computeType);
+    assertRetryRules(retryRules, `BatchEnvironment (${computeType})`);
     this.jobDefinitionArns = {};
     this.jobDefinitionArnPrefixes = {};
     this.jobDefinitionNames = {};
@@ -295,16 +297,7 @@ export class BatchEnvironment extends Construct {
         containerProperties: JSON.stringify(container),
         parameters: spec.parameters,
         propagateTags: true,
-        retryStrategy: {
-          attempts: spec.attempts ?? 2,
-          // Retry when the infrastructure failed the attempt; a command's own exit code is final.
-          evaluateOnExit: [
-            { onStatusReason: 'Host EC2*', action: 'RETRY' },
-            { onReason: 'CannotPullContainerError*', action: 'RETRY' },
-            { onReason: 'ResourceInitializationError*', action: 'RETRY' },
-            { onReason: '*', action: 'EXIT' },
-          ],
-        },
+        retryStrategy: { attempts: spec.attempts ?? 2, evaluateOnExit: retryRules },
         timeout: { attemptDurationSeconds: spec.timeoutSeconds ?? DEFAULT_ATTEMPT_TIMEOUT_SECONDS },
       });
       this.jobDefinitionArns[spec.name] = definition.arn;
@@ -413,6 +406,63 @@ export class BatchEnvironment extends Construct {
       this.instanceProfileArn = profile.arn;
     }
     return { arn: this.instanceProfileArn };
+  }
+}
+
+/** One entry of a job definition's `retry_strategy.evaluate_on_exit`: all given patterns must match. */
+export interface RetryRule {
+  readonly action: 'RETRY' | 'EXIT';
+  readonly onStatusReason?: string;
+  readonly onReason?: string;
+  readonly onExitCode?: string;
+}
+
+/**
+ * Retry when the infrastructure failed the attempt; a command's own exit is final (the `EXIT`
+ * catch-all, without which Batch retries whatever matched nothing). First match wins. The
+ * attempt's status reason carries what ECS stopped the task for (Fargate puts
+ * `ResourceInitializationError` there), the container's reason what stopped the container.
+ * Batch takes 5 entries at most, so each compute type gets only the rules that can happen on it.
+ */
+export function infrastructureRetryRules(computeType: ComputeType): RetryRule[] {
+  const fargate = computeType === 'FARGATE' || computeType === 'FARGATE_SPOT';
+  return [
+    // An EC2 or Spot instance gone, a reclaimed Spot instance included: "Host EC2 (instance i-…) terminated."
+    ...(fargate ? [] : [{ onStatusReason: 'Host EC2*', action: 'RETRY' } as const]),
+    // A reclaimed Fargate Spot task.
+    ...(computeType === 'FARGATE_SPOT' ? [{ onStatusReason: 'Your Spot Task was interrupted*', action: 'RETRY' } as const] : []),
+    { onReason: 'CannotPullContainerError*', action: 'RETRY' },
+    { onReason: 'ResourceInitializationError*', action: 'RETRY' },
+    { onStatusReason: 'ResourceInitializationError*', action: 'RETRY' },
+    { onReason: '*', action: 'EXIT' },
+  ];
+}
+
+/** A reason pattern Batch takes: letters, numbers, periods, colons and white space, `*` only at the end. */
+const REASON_PATTERN = /^[A-Za-z0-9.:\s]*\*?$/;
+const EXIT_CODE_PATTERN = /^[0-9]*\*?$/;
+
+/** Batch's rules for a retry strategy, checked here rather than by RegisterJobDefinition at apply. */
+export function assertRetryRules(rules: readonly RetryRule[], where: string): void {
+  assertProp(
+    rules.length <= AWS_LIMITS.evaluateOnExitEntries,
+    `${where}: a retry strategy takes at most ${AWS_LIMITS.evaluateOnExitEntries} evaluateOnExit entries (got ${rules.length})`,
+  );
+  for (const rule of rules) {
+    assertProp(rule.action === 'RETRY' || rule.action === 'EXIT', `${where}: evaluateOnExit action must be RETRY or EXIT (got '${rule.action}')`);
+    for (const [key, allowed, what] of [
+      ['onStatusReason', REASON_PATTERN, 'letters, numbers, periods, colons and white space'],
+      ['onReason', REASON_PATTERN, 'letters, numbers, periods, colons and white space'],
+      ['onExitCode', EXIT_CODE_PATTERN, 'digits'],
+    ] as const) {
+      const pattern = rule[key];
+      if (pattern === undefined) continue;
+      assertProp(
+        pattern.length <= AWS_LIMITS.evaluateOnExitPatternLength,
+        `${where}: evaluateOnExit ${key} is at most ${AWS_LIMITS.evaluateOnExitPatternLength} characters (got ${pattern.length})`,
+      );
+      assertProp(allowed.test(pattern), `${where}: evaluateOnExit ${key} '${pattern}' may hold only ${what}, with '*' at the end only`);
+    }
   }
 }
 

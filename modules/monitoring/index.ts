@@ -164,6 +164,7 @@ export class Monitoring extends Construct {
       namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: props.streamTrigger.deadLetterQueueName }, statistic: 'Maximum', comparisonOperator: 'GreaterThanThreshold', threshold: 0,
     });
     for (const [metricName, what] of [
+      // A recorded outcome (a failed job included) ends its execution Succeeded: these are the gateway's faults.
       ['ExecutionsFailed', 'failed'],
       ['ExecutionsTimedOut', 'timed out'],
       ['ExecutionThrottled', 'throttled'],

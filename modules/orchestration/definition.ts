@@ -313,11 +313,14 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
       ],
       Default: STATE.failed,
     },
+    // An outcome recorded on the run request ends the execution Succeeded, whatever the outcome:
+    // the execution did its work. A rejected request, a failed job and a run out of time are the
+    // user's (counted by RunsFailed, RunsTimedOut and RunsRejected); only the gateway's own faults
+    // fail the execution, so ExecutionsFailed pages for those alone.
     [STATE.succeeded]: { Type: 'Succeed' },
-    // A rejected request is the client's error, not the platform's: the execution succeeds.
     [STATE.rejected]: { Type: 'Succeed' },
-    [STATE.jobFailed]: { Type: 'Fail', Error: 'JobFailed', Cause: 'the job failed: its reason and exit code are recorded on the run request' },
-    [STATE.timedOut]: { Type: 'Fail', Error: 'RunTimedOut', Cause: "the run exceeded its route's maximum run time: recorded as TIMED_OUT" },
+    [STATE.jobFailed]: { Type: 'Succeed' },
+    [STATE.timedOut]: { Type: 'Succeed' },
     [STATE.failed]: { Type: 'Fail', Error: 'OrchestrationFailed', Cause: 'an orchestration step failed after its retries: recorded as FAILED on the run request' },
   });
 

@@ -30,6 +30,10 @@ export const AWS_LIMITS = {
   presignedUrlSeconds: 7 * 86400,
   /** AWS Batch: a tag value is at most 256 characters. */
   tagValueLength: 256,
+  /** AWS Batch: a retry strategy holds at most 5 evaluateOnExit entries. */
+  evaluateOnExitEntries: 5,
+  /** AWS Batch: an evaluateOnExit glob pattern is at most 512 characters. */
+  evaluateOnExitPatternLength: 512,
 } as const;
 
 /** Bytes of `value` as UTF-8 JSON: what an API's payload limit counts. */
