@@ -237,7 +237,8 @@ describe('orchestration, executed', () => {
       },
     );
 
-    expect(error?.name).toBe('RunTimedOut');
+    // A recorded outcome ends the execution well (a Succeed state): only the gateway's own faults fail it.
+    expect(error).toBeUndefined();
     expect(calls).toBe(1);
     expect(retries).toEqual([]);
     expect(item).toMatchObject({ status: 'TIMED_OUT', reason: 'maximum run time of 30 s exceeded' });
