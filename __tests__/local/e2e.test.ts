@@ -281,7 +281,7 @@ describe('local mode, where results land', () => {
     expect(existsSync(path.join(local.artifactsDir, barcode.body.runRequestID, 'barcode.png'))).toBe(true);
   });
 
-  it('prints those places in its banner', async () => {
+  it('prints those places in its banner, and its PID', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'bg-banner-'));
     const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'local.mjs'), '--port', '0', '--data-dir', dataDir, '--stack-dir', local.stackDir], {
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -291,7 +291,7 @@ describe('local mode, where results land', () => {
       await new Promise<void>((resolve, reject) => {
         createInterface({ input: child.stdout! }).on('line', (line) => {
           banner.push(line);
-          if (line === 'Ctrl-C stops everything.') resolve();
+          if (line.startsWith('Ctrl-C')) resolve();
         });
         child.once('exit', (code) => reject(new Error(`local mode exited with ${code}: ${banner.join('\n')}`)));
       });
@@ -305,6 +305,7 @@ describe('local mode, where results land', () => {
     const line = (label: string) => banner.find((l) => l.startsWith(`  ${label} `));
     expect(line('artifacts')).toContain(` ${path.join(dataDir, 's3', LOCAL_ARTIFACTS_BUCKET, '<runRequestID>')}/ `);
     expect(line('job output')).toContain(` ${path.join(dataDir, 'batch', 'logs', '<jobId>.log')} `);
+    expect(banner.at(-1)).toBe(`Ctrl-C (or kill ${child.pid}) stops everything.`);
   }, 60_000);
 });
 
