@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, RUN_REQUEST_KEY, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
 import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, outputValue, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { lockDataDir } from './data-dir-lock';
 import { type EventFaults, LocalEventBus } from './events';
 import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
@@ -83,7 +84,10 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   const stackDir = options.stackDir ?? path.join(options.root, 'cdktf.out', 'stacks', 'dev');
   const config = readSynthesized(stackDir);
   mkdirSync(options.dataDir, { recursive: true });
-  const services: LocalService[] = [];
+  // Before any service opens a file there: a second local mode on this dir stops here, naming the first.
+  const lock = lockDataDir(options.dataDir);
+  // Released last (services close in reverse).
+  const services: LocalService[] = [{ url: 'data-dir-lock', close: async () => lock.release() }];
   const closeAll = async () => {
     for (const s of services.reverse()) await s.close().catch(() => undefined);
   };

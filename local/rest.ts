@@ -79,10 +79,11 @@ export class LocalRestApiError extends Error {
 /** API Gateway's payload limit for REST APIs. */
 export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
 /**
- * How long the rest of a refused body is discarded after the 413: a client still sending when the
- * connection closes gets a reset and may never read the answer. A client sending for longer is cut off.
+ * A client still sending a refused body is read to the end (and what it sends discarded) before its
+ * connection closes: closing it under a sending client resets it, and the reset can reach the client
+ * before the 413 does. One that sends nothing for the first time, or still sends after the second, is cut off.
  */
-const REFUSED_BODY_DISCARD_MS = 5_000;
+const REFUSED_BODY_LIMITS_MS = { idle: 5_000, total: 30_000 } as const;
 
 /** DynamoDB's JSON protocol target prefix (`X-Amz-Target: DynamoDB_20120810.PutItem`). */
 const AWS_JSON_TARGETS: Readonly<Record<string, string>> = { dynamodb: 'DynamoDB_20120810' };
@@ -280,16 +281,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
     }),
   };
   const exchange: Exchange = { requestId, startedAt, httpMethod, path: url.pathname, headers, context, params: { header: headers } };
+  /** Settles once the client has stopped sending a refused body: the answer ends only then. */
+  let refusedBodySent: Promise<void> | undefined;
   const reply = (status: number, responseHeaders: Record<string, string>, body: string): void => {
-    send(res, status, { ...responseHeaders, 'x-amzn-requestid': requestId }, body);
+    send(res, status, { ...responseHeaders, 'x-amzn-requestid': requestId }, body, refusedBodySent);
     options.log('rest.request', accessLogFields(exchange, status, Buffer.byteLength(body)));
   };
   const fail = (type: GatewayErrorType, detail: { message?: string; validationErrorString?: string; error?: string } = {}): void =>
     replyWithGatewayResponse(api, exchange, type, detail, reply);
 
   const body = await readBody(req, res);
-  if (body === 'too-large') {
-    discardRestOfBody(req);
+  if (!Buffer.isBuffer(body)) {
+    refusedBodySent = body.sent;
     return fail('REQUEST_TOO_LARGE');
   }
 
@@ -383,14 +386,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   reply(status, responseHeaders, responseBody);
 }
 
+/** A body over API Gateway's limit: `sent` settles once the client has stopped sending it. */
+interface RefusedBody {
+  readonly sent: Promise<void>;
+}
+
 /**
- * The body, or 'too-large' as soon as it is known to exceed API Gateway's limit: at once when its
+ * The body, or a refused one as soon as it is known to exceed API Gateway's limit: at once when its
  * declared length does (a client that asked to continue is not asked to send it), else when the
  * bytes read pass the limit. Nothing past the limit is kept.
  */
-function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | 'too-large'> {
-  if (Number(req.headers['content-length']) > MAX_REQUEST_BODY_BYTES) return Promise.resolve('too-large');
-  if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | RefusedBody> {
+  const asksToContinue = /^100-continue$/i.test(req.headers.expect ?? '');
+  if (Number(req.headers['content-length']) > MAX_REQUEST_BODY_BYTES) {
+    // Told no before it was asked for the body, the client sends none.
+    return Promise.resolve({ sent: asksToContinue ? Promise.resolve() : discardRestOfBody(req) });
+  }
+  if (asksToContinue) res.writeContinue();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -401,8 +413,7 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | '
         return;
       }
       req.off('data', onData).off('end', onEnd).off('error', reject);
-      req.pause();
-      resolve('too-large');
+      resolve({ sent: discardRestOfBody(req) });
     };
     const onEnd = (): void => resolve(Buffer.concat(chunks));
     req.on('data', onData).once('end', onEnd).once('error', reject);
@@ -410,15 +421,29 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | '
 }
 
 /**
- * The client of a refused body may still be sending it. Closing the connection at once would
- * reset it, and a client that has not read the 413 yet would lose it: what still comes is
- * discarded, unread, for a while, and then the connection is cut.
+ * Reads the rest of a refused body and drops it; settles when the client has sent it all, has gone,
+ * or is cut off (REFUSED_BODY_LIMITS_MS).
  */
-function discardRestOfBody(req: IncomingMessage): void {
-  if (req.complete) return;
-  const cutOff = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DISCARD_MS).unref();
-  req.once('end', () => clearTimeout(cutOff)).once('close', () => clearTimeout(cutOff));
-  req.resume();
+function discardRestOfBody(req: IncomingMessage): Promise<void> {
+  if (req.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    const cutOff = () => {
+      req.socket.destroy();
+      done();
+    };
+    // Unref'd: a client sending slowly holds no process open.
+    const total = setTimeout(cutOff, REFUSED_BODY_LIMITS_MS.total).unref();
+    const idle = setTimeout(cutOff, REFUSED_BODY_LIMITS_MS.idle).unref();
+    const onData = () => idle.refresh();
+    const done = () => {
+      clearTimeout(total);
+      clearTimeout(idle);
+      req.off('data', onData);
+      resolve();
+    };
+    req.on('data', onData).once('end', done).once('close', done).once('error', done);
+    req.resume();
+  });
 }
 
 /** ISO-8859-1 by its registered names, byte for code point (WHATWG's TextDecoder reads these labels as windows-1252). */
@@ -726,9 +751,21 @@ function notifyItemWritten(renderedRequest: string, options: LocalRestApiOptions
 
 // ---------------------------------------------------------------------------------------------
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+/**
+ * Writes the response. After a refused body it goes out at once, whole, with `Connection: close`, but
+ * ends (and Node closes the connection) only once `refusedBodySent` settles: see discardRestOfBody.
+ */
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string, refusedBodySent?: Promise<void>): void {
+  if (refusedBodySent === undefined) {
+    res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return;
+  }
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.write(body);
+  void refusedBodySent.then(() => {
+    if (!res.destroyed) res.end();
+  });
 }
 
 /** The fields of the stage's access log format, one line per request. */

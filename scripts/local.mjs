@@ -74,6 +74,7 @@ if (!existsSync(compiled)) {
   process.exit(1);
 }
 const { startLocalMode } = require(compiled);
+const { watchParents } = require(path.join(root, 'dist', 'app', 'local', 'parent-watch.js'));
 const { consoleLog } = require(path.join(root, 'dist', 'app', 'local', 'types.js'));
 // The services' start-up events are held until local mode is ready: when it cannot start, the
 // one line saying why is all a user needs. --verbose prints them as they happen.
@@ -86,6 +87,26 @@ const log = (event, fields = {}) => {
   else eventLog(event, fields);
 };
 let local;
+let stopping = false;
+/** A stop asked for while local mode was starting: done once it has started. */
+let stopWhenStarted;
+/** Closes local mode and ends the process (`announce` says why). */
+async function stop(announce) {
+  if (local === undefined) return void (stopWhenStarted ??= announce);
+  if (stopping) return;
+  stopping = true;
+  announce();
+  await local.close();
+  process.exit(0);
+}
+// Stopping npm (or whatever started local mode) by its PID stops local mode too: it would hold its port and data dir on.
+watchParents((pid) =>
+  stop(() => {
+    // Where the parent's pipe was, nobody reads any more: a write there must not end the process first.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    console.error(`local mode stops: the process that started it (PID ${pid}) has ended`);
+  }),
+);
 try {
   local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, eventFaults, log, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
 } catch (err) {
@@ -94,11 +115,14 @@ try {
 }
 holding = false;
 for (const [event, fields] of held.splice(0)) eventLog(event, fields);
+if (stopWhenStarted) await stop(stopWhenStarted);
 
 /** Why local mode could not start, with what to do where the user can do something. */
 function startError(err) {
   if (err.code === 'EADDRINUSE') return `port ${err.port} on ${err.address} is in use (another npm run local?): stop it, or choose another port with --port N (--port 0 takes a free one)`;
   if (err.code === 'EACCES' && err.syscall === 'listen') return `port ${err.port} needs privileges this user lacks: choose a port above 1023 with --port N`;
+  if (err.name === 'DataDirInUseError') return `${err.message}: stop that one (kill ${err.pid}), or give this one another data dir with --data-dir DIR`;
+  if (err.name === 'LocalDynamoError' && / is in use /.test(err.message)) return `${err.message}: stop it, or give this one another data dir with --data-dir DIR`;
   return err.message;
 }
 // `npm run reconcile` against local mode: the SDK's standard variables point it at the local
@@ -113,7 +137,7 @@ const reconcileCommand = `${Object.entries(operatorEnv).map(([name, value]) => `
 
 if (args.json) {
   const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, artifactsDir, jobLogsDir } = local;
-  console.log(JSON.stringify({ statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, tableName, operatorEnv, artifactsDir, jobLogsDir }));
+  console.log(JSON.stringify({ pid: process.pid, statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, tableName, operatorEnv, artifactsDir, jobLogsDir }));
 }
 
 if (!args.json) console.log(`batch-gateway local mode (no AWS account, no credentials: every caller is ${local.identity})
@@ -128,15 +152,6 @@ Try:
   curl -s -X POST ${local.runRequestsUrl} -H 'content-type: application/json' -d '{"processname":"barcode","clientname":"me","parameters":{"text":"HELLO-123"}}'
 Requests still ACCEPTED (docs/operations.md), in another terminal:
   ${reconcileCommand}
-Ctrl-C stops everything.`);
+Ctrl-C (or kill ${process.pid}) stops everything.`);
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping...');
-    await local.close();
-    process.exit(0);
-  });
-}
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stop(() => console.log('\nstopping...')));

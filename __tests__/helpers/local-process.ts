@@ -13,6 +13,8 @@ import { DEFAULT_ENVIRONMENT, synthesize } from '../../main';
 import { devConfig } from './synth';
 
 export interface LocalProcess {
+  /** Local mode's own PID, as its --json line gives it. */
+  readonly pid: number;
   readonly statusPageUrl: string;
   readonly apiUrl: string;
   readonly runRequestsUrl: string;
@@ -59,7 +61,7 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
   );
   const log: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
-  const urls = await new Promise<Record<string, string> & { operatorEnv: Record<string, string> }>((resolve, reject) => {
+  const urls = await new Promise<Record<string, string> & { pid: number; operatorEnv: Record<string, string> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${log.slice(-20).join('\n')}`)), 60_000);
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
@@ -82,6 +84,7 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
     await exited;
   };
   return {
+    pid: urls.pid,
     statusPageUrl: urls.statusPageUrl,
     apiUrl: urls.apiUrl,
     runRequestsUrl: urls.runRequestsUrl,

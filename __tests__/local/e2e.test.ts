@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,6 +46,46 @@ async function finalStatus(id: string, timeoutMs = 30_000): Promise<Json> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`run request ${id} did not finish in ${timeoutMs} ms`);
+}
+
+/**
+ * POSTs `body` to the run-requests URL with Node's http client, through `agent` (false: a
+ * connection of its own, which the client asks to close); the status and body it read, or the
+ * error it met before any answer.
+ */
+function postWithNodeHttp(body: Buffer, agent: http.Agent | false): Promise<string> {
+  return new Promise((resolve) => {
+    const request = http.request(local.runRequestsUrl, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } });
+    let answered = false;
+    request.once('response', (response) => {
+      answered = true;
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.once('end', () => resolve(`${response.statusCode} ${text}`)).once('error', (error: NodeJS.ErrnoException) => resolve(`${error.code} while reading the answer`));
+    });
+    const failed = (error: NodeJS.ErrnoException) => answered || resolve(`no answer: ${error.code}`);
+    // The client may still be sending when the answer comes: what its socket meets after that loses no answer
+    // (the socket's own listener: Node's client stops listening to it once the response is in).
+    request.on('error', failed).once('socket', (socket) => socket.on('error', failed));
+    request.end(body);
+  });
+}
+
+/**
+ * POSTs `body` as a client that reads nothing until it has sent it all (Python's http.client, many
+ * scripts), asking to close the connection: the status line and body it then read, or the error it met.
+ */
+function postReadingOnlyAfterSending(body: Buffer): Promise<string> {
+  const url = new URL(local.runRequestsUrl);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(url.port), url.hostname).pause();
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    socket.once('end', () => resolve(`${text.split(' ')[1]} ${text.slice(text.indexOf('\r\n\r\n') + 4)}`));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(`no answer: ${error.code}`));
+    socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    socket.write(body, () => socket.resume());
+  });
 }
 
 function connect(clientId: string): Promise<{ socket: WebSocket; messages: Json[] }> {
@@ -120,6 +161,42 @@ describe('local mode, end to end', () => {
     expect(typeof response.body.message).toBe('string');
     expect(after).toBe(before);
   });
+
+  it('answers a 70 MB body 413 so that every client reads it, on a busy machine too', async () => {
+    // Node's clients, answered while still sending, lose a 413 sent too early only some of the
+    // time: each kind is tried several times. A client that reads only after sending loses it always.
+    const ROUNDS = 3;
+    // Two processes that keep both cores busy, as a loaded CI runner would; `timeout` ends them
+    // should this test never reach its `finally` (it passes on the SIGTERM sent there; after a
+    // SIGKILL its `yes` would run on).
+    const hogs = [0, 1].map(() => spawn('timeout', ['120', 'yes'], { stdio: 'ignore' }));
+    const body = Buffer.from(JSON.stringify({ processname: 'sample', clientname: 'x'.repeat(70 * 1024 * 1024) }));
+    const keepAlive = new http.Agent({ keepAlive: true });
+    const before = (await local.idle()).executionsStarted;
+    const answers: string[] = [];
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        answers.push(
+          `http Connection: close: ${await postWithNodeHttp(body, false)}`,
+          `http keep-alive: ${await postWithNodeHttp(body, keepAlive)}`,
+          `fetch: ${await fetch(local.runRequestsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
+            async (response) => `${response.status} ${await response.text()}`,
+            (error: Error) => `${error.message} (${(error.cause as NodeJS.ErrnoException | undefined)?.code})`,
+          )}`,
+          `reads only after sending: ${await postReadingOnlyAfterSending(body)}`,
+        );
+      }
+    } finally {
+      keepAlive.destroy();
+      for (const hog of hogs) hog.kill('SIGTERM');
+    }
+
+    const refused = '413 {"message":"Request Too Long"}';
+    expect(answers).toEqual(
+      Array.from({ length: ROUNDS }, () => [`http Connection: close: ${refused}`, `http keep-alive: ${refused}`, `fetch: ${refused}`, `reads only after sending: ${refused}`]).flat(),
+    );
+    expect((await local.idle()).executionsStarted).toBe(before);
+  }, 120_000);
 
   it('stores a body sent as ISO-8859-1 as it was meant ("Zoë")', async () => {
     const body = Buffer.from(JSON.stringify({ processname: 'no-such-route', clientname: 'Zoë' }), 'latin1');
@@ -204,7 +281,7 @@ describe('local mode, where results land', () => {
     expect(existsSync(path.join(local.artifactsDir, barcode.body.runRequestID, 'barcode.png'))).toBe(true);
   });
 
-  it('prints those places in its banner', async () => {
+  it('prints those places in its banner, and its PID', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'bg-banner-'));
     const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'local.mjs'), '--port', '0', '--data-dir', dataDir, '--stack-dir', local.stackDir], {
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -214,7 +291,7 @@ describe('local mode, where results land', () => {
       await new Promise<void>((resolve, reject) => {
         createInterface({ input: child.stdout! }).on('line', (line) => {
           banner.push(line);
-          if (line === 'Ctrl-C stops everything.') resolve();
+          if (line.startsWith('Ctrl-C')) resolve();
         });
         child.once('exit', (code) => reject(new Error(`local mode exited with ${code}: ${banner.join('\n')}`)));
       });
@@ -228,6 +305,7 @@ describe('local mode, where results land', () => {
     const line = (label: string) => banner.find((l) => l.startsWith(`  ${label} `));
     expect(line('artifacts')).toContain(` ${path.join(dataDir, 's3', LOCAL_ARTIFACTS_BUCKET, '<runRequestID>')}/ `);
     expect(line('job output')).toContain(` ${path.join(dataDir, 'batch', 'logs', '<jobId>.log')} `);
+    expect(banner.at(-1)).toBe(`Ctrl-C (or kill ${child.pid}) stops everything.`);
   }, 60_000);
 });
 
