@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ApiGatewayApiKey } from '@cdktf/provider-aws/lib/api-gateway-api-key';
 import { ApiGatewayDeployment } from '@cdktf/provider-aws/lib/api-gateway-deployment';
 import { ApiGatewayGatewayResponse } from '@cdktf/provider-aws/lib/api-gateway-gateway-response';
@@ -15,10 +14,11 @@ import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
 import { ApiGatewayUsagePlan } from '@cdktf/provider-aws/lib/api-gateway-usage-plan';
 import { ApiGatewayUsagePlanKey } from '@cdktf/provider-aws/lib/api-gateway-usage-plan-key';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { Fn, ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
+import { Fn, ITerraformDependable, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { ServiceRole } from '../shared/iam';
 import { assertLogRetention, assertProp, iamName, physicalName } from '../shared/naming';
+import { configuredInputsTrigger } from '../shared/redeployment';
 import { RUN_REQUEST_BODY_SCHEMA } from './request-model';
 import { IRunRequestsTable, RunRequestsTable } from './table';
 import {
@@ -258,11 +258,11 @@ export class ApiIngest extends Construct {
     );
     this.routes = [`POST /${resourcePath}`, `GET /${resourcePath}/{runRequestID}`];
 
-    // A new deployment whenever anything it serves changes (redeploymentTrigger): the old one goes
+    // A new deployment whenever anything it serves changes (configuredInputsTrigger): the old one goes
     // after the new one exists.
     const deployment = new ApiGatewayDeployment(this, 'deployment', {
       restApiId: api.id,
-      triggers: { redeployment: redeploymentTrigger(routeResources) },
+      triggers: { redeployment: configuredInputsTrigger(routeResources) },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: routeResources,
     });
@@ -350,38 +350,6 @@ export class ApiIngest extends Construct {
     }
     return created;
   }
-}
-
-/** Keys of a resource's JSON that are Terraform's own, not the API's: left out of the trigger. */
-const META_KEYS = new Set(['//', 'depends_on', 'lifecycle', 'provider']);
-
-/** `aws_type.name.attribute` (or `data.aws_type.name.attribute`) inside a `${...}` of the configuration. */
-const REFERENCE = /\b(?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+\.[a-z0-9_]+\b/g;
-
-/**
- * The deployment's `redeployment` trigger: the sha1 of the routes' configuration as synthesized
- * (every attribute of every method, integration, response, model, validator and gateway
- * response: templates, URIs, auth, schemas, selection patterns), computed at synth, and the values
- * of the references it contains (the table's name and ARN, the integration role, resource ids),
- * which Terraform fills in. It hashes what is configured, not what the provider reads back
- * (a whole-resource reference would hash `null` read back as `{}`, the model's schema as the API
- * returns it...: a new deployment on every plan after the first apply), so it changes exactly
- * when the API as configured does. Lazy: it sees every change made to the routes before synth.
- */
-function redeploymentTrigger(resources: TerraformResource[]): string {
-  return Lazy.stringValue({
-    produce: (context) => {
-      const configured = resources.map((resource) => {
-        const [byId] = Object.values(context.resolve(resource.toTerraform()).resource as Record<string, Record<string, Record<string, unknown>>>);
-        const attributes = Object.entries(Object.values(byId)[0]).filter(([key]) => !META_KEYS.has(key));
-        return [resource.terraformResourceType, resource.friendlyUniqueId, Object.fromEntries(attributes)];
-      });
-      const text = JSON.stringify(configured);
-      const references = [...new Set(text.match(REFERENCE) ?? [])].sort();
-      const hash = createHash('sha1').update(text).digest('hex');
-      return `\${sha1(jsonencode([${[JSON.stringify(hash), ...references].join(', ')}]))}`;
-    },
-  });
 }
 
 /** One JSON line per request in the access log. */

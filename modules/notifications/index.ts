@@ -27,6 +27,7 @@ import { IRunRequestsTable } from '../api-ingest/table';
 import { IGrantable } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
 import { assertLiteral, assertLogRetention, physicalName } from '../shared/naming';
+import { configuredInputsTrigger } from '../shared/redeployment';
 
 /** What the orchestration needs to tell clients and operators how a run ended. */
 export interface INotificationTargets {
@@ -214,26 +215,16 @@ export class Notifications extends Construct implements INotificationTargets {
       routeResponses.push(routeResponse);
     }
 
-    // A new deployment whenever a route, an integration or a response changes; it depends on all of
-    // them, so none is left out of it.
+    // A new deployment whenever a route, an integration or a response changes (configuredInputsTrigger:
+    // their configured attributes, and the ids they reference); it depends on all of them, so none is
+    // left out of it.
+    const served = [...routes, ...integrations, ...integrationResponses, ...routeResponses];
     const deployment = new Apigatewayv2Deployment(this, 'deployment', {
       apiId: api.id,
       description: 'batch-gateway notifications',
-      // Ids and targets are known only at apply: Terraform hashes them then. Templates change in
-      // place (the id stays), so they are hashed too.
-      triggers: {
-        redeployment: Fn.sha1(
-          Fn.jsonencode([
-            authorization,
-            ...routes.map((r) => [r.id, r.routeKey, r.target, r.routeResponseSelectionExpression]),
-            ...integrations.map((i) => [i.id, i.integrationType, i.integrationUri, i.templateSelectionExpression, i.requestTemplates]),
-            ...integrationResponses.map((r) => [r.id, r.integrationResponseKey, r.templateSelectionExpression, r.responseTemplates]),
-            ...routeResponses.map((r) => [r.id, r.routeResponseKey]),
-          ]),
-        ),
-      },
+      triggers: { redeployment: configuredInputsTrigger(served) },
       lifecycle: { createBeforeDestroy: true },
-      dependsOn: [...routes, ...integrations, ...integrationResponses, ...routeResponses],
+      dependsOn: served,
     });
     const accessLogs = new CloudwatchLogGroup(this, 'access-logs', { name: `/aws/apigateway/${name}/${stageName}`, retentionInDays: retention });
     const stage = new Apigatewayv2Stage(this, 'stage', {
