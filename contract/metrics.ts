@@ -35,3 +35,13 @@ export const STATUS_METRICS = {
   TIMED_OUT: 'RunsTimedOut',
   REJECTED: 'RunsRejected',
 } as const satisfies Partial<Record<RunRequestStatus, string>>;
+
+/**
+ * Job state changes that job-events could tie to no run request, counted under its service: a
+ * job in a gateway queue whose name and tags name no run request, one whose name and tag name
+ * different ones, or one the named run request does not record (a duplicate, a foreign job).
+ * Each is a run that may end only at its safety-net check, or a job the gateway did not submit.
+ */
+export const UNMATCHED_JOB_EVENTS_METRIC = 'JobEventsUnmatched';
+/** The service (function) that counts {@link UNMATCHED_JOB_EVENTS_METRIC}. */
+export const UNMATCHED_JOB_EVENTS_SERVICE = 'job-events';

@@ -44,7 +44,8 @@ export interface LocalBatchOptions {
   readonly statusDelayMs?: number;
   /**
    * Batch's job state change events: called after each status change (and for the jobs a restart
-   * failed) with the job as DescribeJobs describes it, the event's detail.
+   * failed) with the job as DescribeJobs describes it but without its tags (AWS's example events
+   * carry none, so nothing local may rely on them), the event's detail.
    */
   readonly onStateChange?: (detail: Record<string, unknown>) => void;
   readonly log: LocalLog;
@@ -299,7 +300,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   }
   // One line a job: the journal holds only each job's last state again.
   rewriteJsonLines(jobsFile, [...jobs.values()]);
-  for (const job of jobs.values()) if (job.stoppedAt === restartedAt) options.onStateChange?.(jobDetail(job) as Record<string, unknown>);
+  for (const job of jobs.values()) if (job.stoppedAt === restartedAt) options.onStateChange?.(stateChangeDetail(job));
   rmSync(path.join(batchDir, 'jobs.json'), { force: true });
 
   /** Appends the job's state to the journal: on disk before any caller is told. */
@@ -312,7 +313,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
     if (statusReason !== undefined) job.statusReason = statusReason;
     log('job status changed', { jobId: job.jobId, jobName: job.jobName, status, statusReason });
     record(job);
-    options.onStateChange?.(jobDetail(job) as Record<string, unknown>);
+    options.onStateChange?.(stateChangeDetail(job));
   }
 
   function finish(job: JobRecord, status: 'SUCCEEDED' | 'FAILED', statusReason: string | undefined, attempt?: LocalAttempt): void {
@@ -487,6 +488,11 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
     record(job);
     advance(job);
     return { jobArn: job.jobArn, jobName, jobId };
+  }
+
+  function stateChangeDetail(job: JobRecord): Record<string, unknown> {
+    const { tags: _tags, ...detail } = jobDetail(job) as Record<string, unknown>;
+    return detail;
   }
 
   function jobDetail(job: JobRecord): unknown {

@@ -190,9 +190,11 @@ export class FakeBatch {
     const { statuses } = job.script;
     const changes = statuses.includes('RUNNING') && statuses.at(-1) !== 'RUNNING' ? ['RUNNING', statuses.at(-1)!] : [statuses.at(-1)!];
     job.polls = statuses.length - 1;
+    // Without the job's tags, as AWS's example events: job-events finds the run by the job name.
+    const { tags: _tags, ...detail } = this.describe(jobId);
     return changes
       .filter((status) => status === 'RUNNING' || status === 'SUCCEEDED' || status === 'FAILED')
-      .map((status) => jobStateChange({ ...this.describe(jobId), status, ...(status === 'RUNNING' ? { attempts: [], statusReason: undefined } : {}) }));
+      .map((status) => jobStateChange({ ...detail, status, ...(status === 'RUNNING' ? { attempts: [], statusReason: undefined } : {}) }));
   }
 
   restore(): void {

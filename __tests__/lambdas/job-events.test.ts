@@ -5,8 +5,11 @@ import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleJobEvent, JobEventDeps } from '../../lambdas/job-events/core';
+import { UNMATCHED_JOB_EVENTS_METRIC } from '../../contract';
 import { ThrottledError } from '../../lambdas/shared/aws-errors';
+import { jobNameFor } from '../../lambdas/shared/batch-job';
 import { InvalidRecordError } from '../../lambdas/shared/errors';
+import { metrics } from '../../lambdas/shared/metrics';
 import { TERMINAL_PROGRESS } from '../../lambdas/shared/run-requests-table';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,9 +39,17 @@ function itemReads(attributes: Json): void {
   ddbMock.on(GetItemCommand).resolves({ Item: marshall({ runRequestID: RUN_REQUEST_ID, jobId: JOB_ID, jobName: 'sample-x', submittedAtEpochS: 1718000405, deadlineEpochS: 1718004005, ...attributes }) });
 }
 
+/** How many unmatched events this test counted (EMF keeps one value per count). */
+function unmatchedCounted(): number {
+  if (!metrics.hasStoredMetrics()) return 0;
+  const value = (metrics.serializeMetrics() as unknown as Json)[UNMATCHED_JOB_EVENTS_METRIC];
+  return value === undefined ? 0 : [value].flat().length;
+}
+
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
 
 beforeEach(() => {
+  metrics.clearMetrics();
   ddbMock.reset();
   sfnMock.reset();
   ddbMock.on(UpdateItemCommand).resolves({});
@@ -116,19 +127,23 @@ describe('handleJobEvent', () => {
 
   it('ignores an old RUNNING arriving after the end: the progress condition refuses it, and nothing is sent', async () => {
     ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+    itemReads({ status: 'SUCCEEDED', awaitTaskToken: TOKEN });
 
     const result = await handleJobEvent(event((e) => (e.detail.status = 'RUNNING')), deps());
 
-    expect(result).toMatchObject({ status: 'RUNNING', recorded: false, woken: false });
+    expect(result).toEqual({ runRequestID: RUN_REQUEST_ID, jobId: JOB_ID, status: 'RUNNING', recorded: false, woken: false });
     expect(sfnMock.calls()).toHaveLength(0);
+    // A late event of the run's own job is no unmatched event.
+    expect(unmatchedCounted()).toBe(0);
   });
 
-  it('wakes nothing when the item records another job (a duplicate the gateway terminated)', async () => {
+  it('wakes nothing when the item records another job (a duplicate), and counts the event as unmatched', async () => {
     ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
     itemReads({ jobId: 'the-recorded-job', status: 'SUCCEEDED', awaitTaskToken: TOKEN });
 
-    expect(await handleJobEvent(event(), deps())).toMatchObject({ recorded: false, woken: false });
+    expect(await handleJobEvent(event(), deps())).toMatchObject({ recorded: false, woken: false, ignored: `run request ${RUN_REQUEST_ID} records another job` });
     expect(sfnMock.calls()).toHaveLength(0);
+    expect(unmatchedCounted()).toBe(1);
   });
 
   it('leaves the wake-up to await-job when no token is stored yet', async () => {
@@ -152,11 +167,80 @@ describe('handleJobEvent', () => {
     await expect(handleJobEvent(event(), deps())).rejects.toThrow(ThrottledError);
   });
 
-  it('ignores a job without the runRequestID tag: not one the gateway submitted', async () => {
-    const result = await handleJobEvent(event((e) => delete e.detail.tags), deps());
+  describe('an event without the job tags (AWS example events carry none, or only resourceArn)', () => {
+    const withoutTags = (e: Json) => delete e.detail.tags;
+    const onlyResourceArn = (e: Json) => (e.detail.tags = { resourceArn: e.detail.jobArn });
 
-    expect(result).toMatchObject({ ignored: 'the job carries no runRequestID tag', recorded: false });
+    it.each([
+      ['no tags', withoutTags],
+      ['tags with only resourceArn', onlyResourceArn],
+    ])('finds the run request by the job name submit-job gave it (%s), records the end and wakes the execution', async (_, change) => {
+      itemReads({ status: 'SUCCEEDED', exitCode: 0, awaitTaskToken: TOKEN });
+
+      const result = await handleJobEvent(event(change), deps());
+
+      expect(result).toEqual({ runRequestID: RUN_REQUEST_ID, jobId: JOB_ID, status: 'SUCCEEDED', recorded: true, woken: true });
+      const update = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+      expect(unmarshall(update.Key!)).toEqual({ runRequestID: RUN_REQUEST_ID });
+      // Still only over this job, or the name the intent recorded.
+      expect(unmarshall(update.ExpressionAttributeValues!)).toMatchObject({ ':expectedJobId': JOB_ID, ':expectedJobName': event().detail.jobName });
+      expect(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.taskToken).toBe(TOKEN);
+      expect(unmatchedCounted()).toBe(0);
+    });
+
+    it('records RUNNING by the job name alone', async () => {
+      const result = await handleJobEvent(event((e) => ((e.detail.status = 'RUNNING'), withoutTags(e))), deps());
+
+      expect(result).toEqual({ runRequestID: RUN_REQUEST_ID, jobId: JOB_ID, status: 'RUNNING', recorded: true, woken: false });
+    });
+
+    it("finds the run request of a route whose name had to be sanitized (the job name ends in the id and a hash)", async () => {
+      const jobName = jobNameFor('Sample.Route', RUN_REQUEST_ID);
+      expect(jobName).toMatch(new RegExp(`^Sample_Route-${RUN_REQUEST_ID}-[0-9a-f]{12}$`));
+      itemReads({ jobName, status: 'SUCCEEDED', awaitTaskToken: TOKEN });
+
+      const result = await handleJobEvent(event((e) => ((e.detail.jobName = jobName), withoutTags(e))), deps());
+
+      expect(result).toMatchObject({ runRequestID: RUN_REQUEST_ID, recorded: true, woken: true });
+    });
+
+    it('records nothing, and counts the event, for a job whose name names no run request', async () => {
+      const result = await handleJobEvent(event((e) => ((e.detail.jobName = 'someone-elses-job'), withoutTags(e))), deps());
+
+      expect(result).toMatchObject({ recorded: false, woken: false, ignored: 'neither the job name nor a runRequestID tag names a run request' });
+      expect(ddbMock.calls()).toHaveLength(0);
+      expect(unmatchedCounted()).toBe(1);
+    });
+
+    it('records nothing, and counts the event, when the run request its name names does not exist', async () => {
+      ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+      ddbMock.on(GetItemCommand).resolves({});
+
+      const result = await handleJobEvent(event(withoutTags), deps());
+
+      expect(result).toMatchObject({ runRequestID: RUN_REQUEST_ID, recorded: false, woken: false, ignored: `run request ${RUN_REQUEST_ID} does not exist` });
+      expect(sfnMock.calls()).toHaveLength(0);
+      expect(unmatchedCounted()).toBe(1);
+    });
+  });
+
+  it('falls back on the runRequestID tag when the job name holds no run request id (an execution started by hand)', async () => {
+    itemReads({ runRequestID: 'by-hand-1', status: 'SUCCEEDED', awaitTaskToken: TOKEN });
+
+    const result = await handleJobEvent(event((e) => ((e.detail.jobName = 'sample-by-hand-1'), (e.detail.tags.runRequestID = 'by-hand-1'))), deps());
+
+    expect(result).toMatchObject({ runRequestID: 'by-hand-1', recorded: true, woken: true });
+    expect(unmarshall(ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input.Key!)).toEqual({ runRequestID: 'by-hand-1' });
+  });
+
+  it('records nothing, and counts the event, when the job name and the runRequestID tag name different run requests', async () => {
+    const other = '0d4f8a2e-1b3c-4d5e-8f70-9a1b2c3d4e5f';
+
+    const result = await handleJobEvent(event((e) => (e.detail.tags.runRequestID = other)), deps());
+
+    expect(result).toMatchObject({ recorded: false, woken: false, ignored: `the job's name names run request ${RUN_REQUEST_ID}, its runRequestID tag ${other}` });
     expect(ddbMock.calls()).toHaveLength(0);
+    expect(unmatchedCounted()).toBe(1);
   });
 
   it('refuses an event that is not a Batch job state change, naming what is wrong', async () => {

@@ -20,7 +20,8 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsServiceError, BatchServerError, InvalidInputError, ThrottledError } from '../../lambdas/shared/aws-errors';
 import { logger } from '../../lambdas/shared/logger';
-import { SubmitInput, submitInputSchema, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { ROUTE_NAME_PATTERN, SubmitInput, submitInputSchema, TRANSIENT_ERROR_NAMES } from '../../contract';
+import { runRequestIDOfJobName } from '../../lambdas/shared/batch-job';
 import { parseInput } from '../../lambdas/shared/parse-input';
 import { jobNameFor, submitJob, SubmitJobDeps } from '../../lambdas/submit-job/core';
 import Ajv from 'ajv';
@@ -562,6 +563,27 @@ describe('jobNameFor', () => {
   test('gives different names to the same id on different routes', () => {
     // Act & Assess
     expect(jobNameFor('sample', 'x/1')).not.toBe(jobNameFor('other', 'x/1'));
+  });
+
+  test.each([
+    ['a plain route name', 'sample'],
+    ['a route name of 64 characters', `r${'-'.repeat(62)}9`],
+    ['a route name with dots (sanitized, hashed)', 'v1.sample.route'],
+    ['a route name of 64 characters with dots', `a${'.'.repeat(63)}`],
+    ['a route name that ends in a UUID itself', `x-${RUN_REQUEST_ID}`],
+  ])('gives back the run request id (a UUID) from the job name of %s, as job-events reads it', (_label, route) => {
+    // Prepare
+    const id = '0d4f8a2e-1b3c-4d5e-8f70-9a1b2c3d4e5f';
+
+    // Act & Assess
+    expect(route).toMatch(new RegExp(ROUTE_NAME_PATTERN));
+    expect(runRequestIDOfJobName(jobNameFor(route, id))).toBe(id);
+  });
+
+  test('gives no run request id from a name that does not end in one', () => {
+    // Act & Assess
+    expect(runRequestIDOfJobName('sample-client-a_run-1-0123456789ab')).toBeUndefined();
+    expect(runRequestIDOfJobName('event-test')).toBeUndefined();
   });
 });
 

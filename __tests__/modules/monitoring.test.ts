@@ -80,6 +80,22 @@ describe('Monitoring', () => {
     expect(alarm.metric_query.at(-1)!.expression).toBe(`SUM([${metrics.map((q) => `FILL(${q.id}, 0)`).join(', ')}])`);
   });
 
+  it('alarms on job state changes that job-events matched to no run request, given the job events rule', () => {
+    const json = synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props(stack), metricsNamespace: 'batch-gateway/bg', eventRules: [{ label: 'batch-events', ruleName: 'bg-batch-events' }] }));
+
+    expect(alarmsOf(json)['job-events-unmatched']).toMatchObject({
+      namespace: 'batch-gateway/bg',
+      metric_name: 'JobEventsUnmatched',
+      dimensions: { service: 'job-events' },
+      statistic: 'Sum',
+      comparison_operator: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+      period: 300,
+    });
+    // Without the rule (polling mode) job-events is not deployed.
+    expect(alarms['job-events-unmatched']).toBeUndefined();
+  });
+
   it('alarms when EventBridge cannot deliver the events of a rule it is given', () => {
     const json = synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props(stack), eventRules: [{ label: 'batch-events', ruleName: 'bg-batch-events' }] }));
 

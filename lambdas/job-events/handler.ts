@@ -17,7 +17,9 @@ export async function handler(event: unknown, context: Context): Promise<JobEven
   logger.addContext(context);
   try {
     const result = await handleJobEvent(event, { ...statusStoreFromEnv(), sfn });
-    logger.info(result.ignored ? 'Job event ignored' : 'Job event handled', { ...result });
+    // Unmatched events are counted (JobEventsUnmatched) and alarmed; the warning says which and why.
+    if (result.ignored) logger.warn('Job event matched no run request', { ...result });
+    else logger.info('Job event handled', { ...result });
     return result;
   } catch (err) {
     logger.error('Job event failed', { error: err as Error });

@@ -14,9 +14,8 @@
  * recording anything.
  */
 import { BatchClient, type JobDetail, type JobSummary, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
-import { createHash } from 'node:crypto';
 import { JOB_QUEUE_TAG, type JobState, type SubmitInput, waitSecondsFor } from '../../contract';
-import { jobReportOf } from '../shared/batch-job';
+import { jobNameFor, jobReportOf } from '../shared/batch-job';
 import { logger } from '../shared/logger';
 import { InvalidInputError, surfaceAwsError } from '../shared/aws-errors';
 import { readRecordedJob, readRunRequest, recordStatus, recordSubmitIntent, StatusStoreDeps } from '../shared/run-requests-table';
@@ -25,20 +24,8 @@ export interface SubmitJobDeps extends StatusStoreDeps {
   readonly batch: BatchClient;
 }
 
-const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-
-/**
- * A valid Batch job name, unique per run request: `<route>-<runRequestID>` when that is already
- * valid, else the sanitized form cut to fit with a hash of the original, so that two requests
- * never share a name.
- */
-export function jobNameFor(routeName: string, runRequestID: string): string {
-  const plain = `${routeName}-${runRequestID}`;
-  if (JOB_NAME.test(plain)) return plain;
-  const hash = createHash('sha256').update(plain).digest('hex').slice(0, 12);
-  const clean = plain.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
-  return `${clean.slice(0, 128 - hash.length - 1) || 'job'}-${hash}`;
-}
+// The name job-events finds the run request by, when the job's event carries no tags.
+export { jobNameFor } from '../shared/batch-job';
 
 /** Batch tag values allow letters, digits, spaces and `+ - = . _ : / @`, up to 256 characters. */
 function tagValue(value: string): string {

@@ -8,7 +8,7 @@ import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { Fn } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
-import { OUTCOME_RECORDERS, SERVICE_DIMENSION } from '../../contract';
+import { OUTCOME_RECORDERS, SERVICE_DIMENSION, UNMATCHED_JOB_EVENTS_METRIC, UNMATCHED_JOB_EVENTS_SERVICE } from '../../contract';
 import { assertProp, fitName, metricsNamespaceOf, physicalName, regionOf } from '../shared/naming';
 
 /** Alarm thresholds; each alarm looks at 5-minute periods. */
@@ -27,6 +27,8 @@ export interface AlarmThresholds {
   readonly executionsFailed: number;
   /** Runs recorded FAILED or TIMED_OUT in 5 minutes. @default 1 */
   readonly runsFailed: number;
+  /** Job state changes job-events matched to no run request, in 5 minutes. @default 1 */
+  readonly unmatchedJobEvents: number;
 }
 
 const DEFAULT_THRESHOLDS: AlarmThresholds = {
@@ -37,6 +39,7 @@ const DEFAULT_THRESHOLDS: AlarmThresholds = {
   lambdaThrottles: 1,
   executionsFailed: 1,
   runsFailed: 1,
+  unmatchedJobEvents: 1,
 };
 
 /** A function to watch: a {@link LambdaFunction} of the gateway, or any construct with a function name. */
@@ -61,7 +64,11 @@ export interface MonitoringProps {
   readonly alarmEmail?: string;
   /** Namespace of the pipeline's own metrics. @default - the gateway's (`batch-gateway/<namePrefix>`), or `batch-gateway` outside a gateway */
   readonly metricsNamespace?: string;
-  /** EventBridge rules whose failed deliveries are alarmed (the orchestration's job state changes), each with a label for its alarm's name. @default - none */
+  /**
+   * EventBridge rules of the orchestration's job state changes, each with a label for its alarm's
+   * name: their failed deliveries are alarmed, and, when there is any, the events job-events
+   * matched to no run request. @default - none
+   */
   readonly eventRules?: readonly { readonly label: string; readonly ruleName: string }[];
 }
 
@@ -190,6 +197,13 @@ export class Monitoring extends Construct {
       // run to the safety-net checks: slower, and silent without this alarm.
       alarm(`${label}-failed-invocations`, `EventBridge could not deliver the events of ${label} to its target: runs end only at their safety-net checks`, {
         namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: ruleName }, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+      });
+    }
+    if ((props.eventRules ?? []).length > 0) {
+      // An event job-events cannot tie to a run leaves that run to its safety-net check (or is a job
+      // in a gateway queue that no run records): either way, silent without this alarm.
+      alarm('job-events-unmatched', 'Job state changes matched no run request: their runs end only at their safety-net checks (see the job-events logs)', {
+        namespace, metricName: UNMATCHED_JOB_EVENTS_METRIC, dimensions: { [SERVICE_DIMENSION]: UNMATCHED_JOB_EVENTS_SERVICE }, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: t.unmatchedJobEvents,
       });
     }
     for (const { node, functionName } of props.functions) {

@@ -32,6 +32,7 @@ export class JobEvents extends Construct {
       eventPattern: JSON.stringify({
         source: [BATCH_JOB_STATE_CHANGE.source],
         'detail-type': [BATCH_JOB_STATE_CHANGE.detailType],
+        // No tags in the pattern: events may carry none (job-events finds the run by the job name).
         detail: { jobQueue: props.jobQueueArns, status: [...JOB_EVENT_STATUSES] },
       }),
     });
