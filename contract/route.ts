@@ -13,6 +13,9 @@ const stringMap = () => z.record(z.string(), z.string());
  */
 export const JOB_QUEUE_TAG = 'batch-gateway:job-queue';
 
+/** Every tag key submit-job puts on a job, and the only ones its role may set (batch:TagResource). */
+export const JOB_TAG_KEYS = ['runRequestID', 'route', JOB_QUEUE_TAG] as const;
+
 /** A route's name: a processname of at most 64 characters. */
 export const ROUTE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 

@@ -113,8 +113,8 @@ class Requests {
     this.byKey.set(key, known ? { ...known, source: known.source.includes(r.source) ? known.source : `${known.source}; ${r.source}` } : r);
   }
 
-  public assume(service: string, roleName: string, roleArn: string, source: string): void {
-    this.add({ principal: service, action: 'sts:AssumeRole', resource: roleArn, source: `${source} (role ${roleName})` });
+  public assume(service: string, roleName: string, roleArn: string, source: string, context?: Record<string, string>, expect?: IamRequest['expect']): void {
+    this.add({ principal: service, action: 'sts:AssumeRole', resource: roleArn, source: `${source} (role ${roleName})`, context, expect });
   }
 
   public all(): IamRequest[] {
@@ -297,6 +297,19 @@ function batchTargets(v: TerraformValues, action: string, cmd: ReachableCommand,
     const tags = jobTags(tagKeys, route);
     return tagKeys.length === 0 ? {} : { ...Object.fromEntries(Object.entries(tags).map(([k, value]) => [`aws:RequestTag/${k}`, value])), 'aws:TagKeys': tagKeys };
   };
+  // TagResource on a job someone else submitted, to bring it into a scope the tags grant (the role's
+  // own TerminateJob, another queue's): refused unless the request is shaped as submit-job's own.
+  const foreignJob = (route: BatchRouteInput) => route.jobQueue.replace(/:job-queue\/.*$/, ':job/0a1b2c3d-someone-elses-job');
+  const foreignTagging = (route: BatchRouteInput): Target[] => {
+    const tags = requestTags(route);
+    const otherQueue = route.jobQueue.replace(/job-queue\/.*$/, 'job-queue/someone-elses-queue');
+    return [
+      { action: 'batch:TagResource', resource: foreignJob(route), context: { ...tags, [`aws:RequestTag/${JOB_QUEUE_TAG}`]: otherQueue }, expect: 'Denied' },
+      { action: 'batch:TagResource', resource: foreignJob(route), context: { [`aws:RequestTag/${JOB_QUEUE_TAG}`]: route.jobQueue, 'aws:TagKeys': [JOB_QUEUE_TAG] }, expect: 'Denied' },
+      { action: 'batch:TagResource', resource: foreignJob(route), context: { ...tags, 'aws:RequestTag/owner': 'me', 'aws:TagKeys': [...tagKeys, 'owner'] }, expect: 'Denied' },
+      { action: 'batch:TagResource', resource: foreignJob(route), context: { 'aws:RequestTag/owner': 'me', 'aws:TagKeys': ['owner'] }, expect: 'Denied' },
+    ];
+  };
   switch (action) {
     case 'batch:ListJobs':
     case 'batch:DescribeJobs':
@@ -308,7 +321,7 @@ function batchTargets(v: TerraformValues, action: string, cmd: ReachableCommand,
       return routes.flatMap((route) => [
         { resource: route.jobQueue, context: requestTags(route) },
         { resource: jobDefinitionRevisionArn(v, route), context: requestTags(route) },
-        ...(tagKeys.length > 0 ? [{ action: 'batch:TagResource', resource: jobArn(route), context: requestTags(route) }] : []),
+        ...(tagKeys.length > 0 ? [{ action: 'batch:TagResource', resource: jobArn(route), context: requestTags(route) }, ...foreignTagging(route)] : []),
       ]);
     case 'batch:TerminateJob': {
       // Jobs carry the tags they were submitted with; only the gateway's (its queue's tag) may be terminated.
@@ -326,7 +339,15 @@ function batchTargets(v: TerraformValues, action: string, cmd: ReachableCommand,
 /** The state machine's role: each Task, its log delivery and tracing. */
 function stateMachineRequests(v: TerraformValues, machine: StateMachine, requests: Requests): void {
   const m = v.resource('aws_sfn_state_machine', machine.id);
-  requests.assume('states.amazonaws.com', machine.roleName, roleArnOf(v, machine.roleName), `aws_sfn_state_machine.${machine.id}.role_arn`);
+  // Step Functions assumes the role on behalf of the machine (aws:SourceArn, aws:SourceAccount);
+  // another machine, of this account or another, is refused (confused deputy).
+  const roleSource = `aws_sfn_state_machine.${machine.id}.role_arn`;
+  const account = machine.arn.split(':')[4];
+  const onBehalfOf = (arn: string) => ({ 'aws:SourceArn': arn, 'aws:SourceAccount': arn.split(':')[4] });
+  requests.assume('states.amazonaws.com', machine.roleName, roleArnOf(v, machine.roleName), roleSource, onBehalfOf(machine.arn));
+  const otherMachine = machine.arn.replace(/stateMachine:.*$/, 'stateMachine:someone-elses-machine');
+  requests.assume('states.amazonaws.com', machine.roleName, roleArnOf(v, machine.roleName), `${roleSource}, for another machine`, onBehalfOf(otherMachine), 'Denied');
+  requests.assume('states.amazonaws.com', machine.roleName, roleArnOf(v, machine.roleName), `${roleSource}, for a machine of another account`, onBehalfOf(machine.arn.replace(`:${account}:`, `:${OTHER_ACCOUNT}:`)), 'Denied');
   for (const [name, state] of machine.states) {
     if (state.Type !== 'Task') continue;
     const source = `Task "${name}"`;

@@ -140,6 +140,18 @@ describe.each(SCENARIOS)('IAM simulation of $name', ({ name, configure }) => {
       expect.objectContaining({ action: 'batch:SubmitJob', resource: 'arn:aws:batch:us-east-1:111122223333:job-definition/batch-gateway-dev-batch-sample:1', result: 'Allowed' }),
     );
     expect(submit).toContainEqual(expect.objectContaining({ action: 'batch:TagResource', context: expect.objectContaining({ 'aws:TagKeys': ['runRequestID', 'route', 'batch-gateway:job-queue'] }) }));
+    // Tagging a job it did not submit without submit-job's own tags (the run tag, the route, this queue) is refused (issue 17, fault 9).
+    const foreignTagging = submit.filter((r) => r.action === 'batch:TagResource' && r.resource.endsWith('someone-elses-job'));
+    expect(foreignTagging).toContainEqual(
+      expect.objectContaining({ context: { 'aws:RequestTag/batch-gateway:job-queue': 'arn:aws:batch:us-east-1:111122223333:job-queue/batch-gateway-dev-batch-queue', 'aws:TagKeys': ['batch-gateway:job-queue'] } }),
+    );
+    expect(foreignTagging.map((r) => r.result)).toEqual(foreignTagging.map(() => 'ImplicitlyDenied'));
+    // Step Functions assumes the machine's role for that machine only.
+    expect(requestsOf(report, 'states.amazonaws.com').map((r) => [r.context?.['aws:SourceArn'], r.result])).toEqual([
+      ['arn:aws:states:us-east-1:111122223333:stateMachine:batch-gateway-dev-orchestration', 'Allowed'],
+      ['arn:aws:states:us-east-1:111122223333:stateMachine:someone-elses-machine', 'ImplicitlyDenied'],
+      ['arn:aws:states:us-east-1:444455556666:stateMachine:batch-gateway-dev-orchestration', 'ImplicitlyDenied'],
+    ]);
     // poll-job reads the end an event recorded (events routes) before asking Batch.
     expect(fromCode(requestsOf(report, roleNamed(report, 'poll-job')))).toEqual(['batch:DescribeJobs', 'batch:TerminateJob', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     // The two that wake a waiting execution: the token names the task, the action takes only "*".
@@ -218,6 +230,24 @@ describe('the IAM simulation can fail', () => {
     expect(findings).toEqual(
       withoutWhy([...known, { kind: 'denied', principal: 'batch-gateway-dev-orchestration-poll-job-role-us-east-1', action: 'batch:TerminateJob', resource: 'arn:aws:batch:us-east-1:111122223333:job/8f1e2d3c-4b5a-4697-8877-665544332211' }]),
     );
+  });
+
+  it("reports the tagging of another job allowed when TagResource loses its conditions on submit-job's tags", async () => {
+    const findings = await findingsWith('submit-job_role_batch-submit-support-batch-document', (statements) => {
+      delete statements.find((s) => s.actions.includes('batch:TagResource'))!.condition;
+    });
+
+    const foreignTagging = requests.filter((r) => r.action === 'batch:TagResource' && r.expect === 'Denied');
+    expect(foreignTagging.length).toBeGreaterThan(0);
+    expect(findings).toEqual(withoutWhy([...known, ...foreignTagging.map((r) => ({ kind: 'allowed' as const, principal: r.principal, action: r.action, resource: r.resource }))]));
+  });
+
+  it("reports the state machine's role assumable for other machines when its trust loses its conditions", async () => {
+    const findings = await findingsWith('orchestration_role_trust', ([trust]) => void delete trust.condition);
+
+    const otherMachines = requests.filter((r) => r.principal === 'states.amazonaws.com' && r.expect === 'Denied');
+    expect(otherMachines).toHaveLength(2);
+    expect(findings).toEqual(withoutWhy([...known, ...otherMachines.map((r) => ({ kind: 'allowed' as const, principal: r.principal, action: r.action, resource: r.resource }))]));
   });
 
   it('reports a granted action that no request uses', async () => {

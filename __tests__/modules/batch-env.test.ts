@@ -506,6 +506,19 @@ describe('BatchEnvironment grants', () => {
     expect(jobArn).toBe('arn:aws:batch:eu-west-1:123456789012:job/*');
   });
 
+  it("grantSubmitJob allows TagResource only with submit-job's tags, the queue tag valued with this queue (issue 17, fault 9)", () => {
+    // Prepare + Act
+    const json = synthGrant((env, caller) => env.grantSubmitJob(caller));
+    const [tag] = callerStatements(json).filter((s) => s.actions.includes('batch:TagResource'));
+    // Assess: without these, the role could tag any job of the account into its TerminateJob's scope.
+    expect(tag.condition).toEqual([
+      { test: 'StringEquals', variable: 'aws:RequestTag/batch-gateway:job-queue', values: [refTo(json, 'aws_batch_job_queue', 'queue', 'arn')] },
+      { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: ['runRequestID', 'route', 'batch-gateway:job-queue'] },
+      { test: 'Null', variable: 'aws:RequestTag/runRequestID', values: ['false'] },
+      { test: 'Null', variable: 'aws:RequestTag/route', values: ['false'] },
+    ]);
+  });
+
   it('grantSubmitJob rejects an unknown route by name', () => {
     expect(() => synthGrant((env, caller) => env.grantSubmitJob(caller, ['nope']))).toThrow(/unknown routes nope/);
   });

@@ -171,6 +171,17 @@ const terminateOwnJobs = (json: Synthesized) => ({
   conditions: [`aws:ResourceTag/batch-gateway:job-queue StringEquals ${readable(json, 'aws_batch_job_queue', 'queue', 'arn')}`],
 });
 
+/** Tagging a new job with submit-job's own tags only (its keys, the queue tag valued with this queue). */
+const tagOwnJobs = (json: Synthesized) => ({
+  ...allow(['batch:TagResource'], [jobArnPattern(json)]),
+  conditions: [
+    `aws:RequestTag/batch-gateway:job-queue StringEquals ${readable(json, 'aws_batch_job_queue', 'queue', 'arn')}`,
+    'aws:TagKeys ForAllValues:StringEquals runRequestID, route, batch-gateway:job-queue',
+    'aws:RequestTag/runRequestID Null false',
+    'aws:RequestTag/route Null false',
+  ],
+});
+
 /** What the state machine role may do about its logs (the delivery APIs take no resource). */
 const LOGS_DELIVERY = allow(
   [
@@ -240,6 +251,24 @@ describe('Orchestration (two routes, defaults)', () => {
       expect(machine.name).toBe('test-orchestration');
       expect(machine.role_arn).toBe(refTo(json, 'aws_iam_role', 'orchestration_role', 'arn'));
       expect(roleNamed(json, 'test-orchestration-role').trustedBy).toEqual(['states.amazonaws.com']);
+    });
+
+    it('lets Step Functions assume its role for this state machine of this account only (issue 17, fault 9: confused deputy)', () => {
+      // Prepare
+      const trust = Object.entries(json.data.aws_iam_policy_document as Record<string, Json>).find(([id]) => id.startsWith('orchestration_role_trust'))![1];
+      const logGroupArn = refTo(json, 'aws_cloudwatch_log_group', 'orchestration_logs', 'arn').slice(2, -1);
+      const part = (i: number) => `\${element(split(":", ${logGroupArn}), ${i})}`;
+      const machineArn = `arn:${part(1)}:states:${part(3)}:${part(4)}:stateMachine:test-orchestration`;
+      // Assess
+      expect(trust.statement).toEqual([
+        expect.objectContaining({
+          actions: ['sts:AssumeRole'],
+          condition: [
+            { test: 'StringEquals', variable: 'aws:SourceAccount', values: [part(4)] },
+            { test: 'ArnLike', variable: 'aws:SourceArn', values: [machineArn, `${machineArn}:*`] },
+          ],
+        }),
+      ]);
     });
 
     it('logs errors without execution data to all streams of its log group', () => {
@@ -545,7 +574,7 @@ describe('Orchestration (two routes, defaults)', () => {
         sorted([
           submitFor('hello'),
           submitFor('slow'),
-          allow(['batch:TagResource'], [jobArnPattern(json)]),
+          tagOwnJobs(json),
           allow(['batch:ListJobs'], ['*']),
           terminateOwnJobs(json),
           allow(['dynamodb:UpdateItem'], [table]),

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { apiRoutes, summarize, SynthesizedConfig } from '../../scripts/lib/plan-summary';
-import { configFromPlan, FailOn, moduleOf, PlanFormatError, PlanReview, reviewPlan, STATEFUL_RESOURCE_TYPES } from '../../scripts/lib/plan-review';
+import { configFromPlan, FailOn, moduleOf, PlanFormatError, PlanReview, reviewPlan, STATEFUL_PROCEDURES, STATEFUL_RESOURCE_TYPES } from '../../scripts/lib/plan-review';
 import { TerraformPlanJson } from '../../scripts/lib/terraform';
 
 const root = path.join(__dirname, '..', '..');
@@ -287,10 +287,54 @@ describe('review of hand-written changes (fixtures/plans/mixed-changes.json)', (
   it('says why the stateful policy failed', () => {
     expect(review.failures).toEqual([
       'stateful aws_sqs_queue.trigger_dead-letters_EE927A09 would be destroyed [delete_because_no_resource_config]',
-      'stateful aws_batch_compute_environment.batch_compute_79ABF2D0 would be replaced (forced by compute_resources[0].type) [replace_because_cannot_update]',
+      `stateful aws_batch_compute_environment.batch_compute_79ABF2D0 would be replaced (forced by compute_resources[0].type) [replace_because_cannot_update]: ${STATEFUL_PROCEDURES.aws_batch_compute_environment}`,
       'stateful aws_dynamodb_table.ingest_table_C581A1ED would be replaced (forced by name) [replace_because_cannot_update]',
     ]);
     expect(review.markdown).toContain('**Policy `--fail-on stateful`: failed.** 3 stateful resources would be replaced or destroyed (below).');
+  });
+});
+
+describe('review of a compute environment replaced or destroyed: the drain procedure (issue 17, fault 7)', () => {
+  // Moving the gateway onto an existing queue (`jobQueueArn`) destroys its compute environment and queue.
+  const destroyed = reviewPlan(fixture('compute-environment-destroy.json'));
+  const replaced = reviewPlan(fixture('mixed-changes.json'));
+  const drain = STATEFUL_PROCEDURES.aws_batch_compute_environment;
+
+  it('says to disable the queue, let or terminate its jobs, then apply', () => {
+    expect(drain).toMatch(/^drain it first: disable its job queue .*--state DISABLED.*let its jobs end or terminate them .*terminate-job.*then apply/);
+    expect(drain).toContain('docs/operations.md');
+  });
+
+  it('counts a destroyed compute environment as stateful and fails the default policy, with the procedure in the message', () => {
+    expect(destroyed.stateful).toEqual([
+      expect.objectContaining({ address: 'aws_batch_compute_environment.gateway_batch_compute_79ABF2D0', module: 'batch', action: 'destroy', procedure: drain }),
+      expect.objectContaining({ address: 'aws_batch_job_queue.gateway_batch_queue_E64401DB', action: 'destroy', loses: 'the jobs waiting or running in the queue' }),
+    ]);
+    expect(destroyed.stateful[1]).not.toHaveProperty('procedure');
+    expect(destroyed.failed).toBe(true);
+    expect(destroyed.failures[0]).toBe(`stateful aws_batch_compute_environment.gateway_batch_compute_79ABF2D0 would be destroyed [delete_because_no_resource_config]: ${drain}`);
+  });
+
+  it('puts the procedure under the destroyed and the replaced compute environment in the review', () => {
+    const entry = [
+      '- **destroy** `aws_batch_compute_environment.gateway_batch_compute_79ABF2D0` (module `batch`)',
+      '  - why: its configuration was removed (`delete_because_no_resource_config`)',
+      '  - loses: the jobs running on it; its queues dispatch nothing until it is back',
+      `  - before applying: ${drain}`,
+    ].join('\n');
+
+    expect(destroyed.markdown).toContain(entry);
+    expect(replaced.markdown).toContain(`  - loses: the jobs running on it; its queues dispatch nothing until it is back\n  - before applying: ${drain}`);
+    // Only where there is something to do first.
+    expect(replaced.markdown.match(/before applying/g)).toHaveLength(1);
+  });
+
+  it('and docs/operations.md has the procedure the message points to', () => {
+    const operations = readFileSync(path.join(root, 'docs', 'operations.md'), 'utf8');
+
+    expect(operations).toContain('## Replacing the compute environment');
+    expect(operations).toMatch(/update-job-queue[^\n]*--state DISABLED/);
+    expect(operations).toMatch(/terminate-job/);
   });
 });
 

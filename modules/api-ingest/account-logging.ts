@@ -16,6 +16,9 @@ export class ApiGatewayAccountLogging extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    // Trust without aws:SourceArn/aws:SourceAccount: API Gateway documents neither for this role
+    // (it serves every API of the account and region, so there is no one source ARN), and a
+    // condition on a key it does not set would stop every API's logs here without an error.
     const role = new ServiceRole(this, 'role', {
       servicePrincipal: 'apigateway.amazonaws.com',
       description: 'API Gateway account-level role for CloudWatch Logs',

@@ -135,6 +135,10 @@ export class ApiIngest extends Construct {
     this.apiName = api.name;
     this.executionArn = api.executionArn;
 
+    // No aws:SourceArn/aws:SourceAccount on the trust (confused deputy): API Gateway documents
+    // neither for an integration's credentials role and does not set aws:SourceAccount when it
+    // assumes one, so such a condition would deny every request (500). What the role may do stays
+    // narrow instead: PutItem and GetItem on this table.
     const integrationRole = new ServiceRole(this, 'integration-role', {
       servicePrincipal: 'apigateway.amazonaws.com',
       roleName: iamName(this, 'integration'),

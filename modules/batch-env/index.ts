@@ -8,7 +8,7 @@ import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { FARGATE_ZONE_IDS, MinimalNetwork, MinimalNetworkProps } from '../network';
 import { AWS_LIMITS } from '../shared/limits';
-import { JOB_QUEUE_TAG } from '../../contract';
+import { JOB_QUEUE_TAG, JOB_TAG_KEYS } from '../../contract';
 import { IGrantable, PolicyStatement, ServiceRole } from '../shared/iam';
 import { assertLiteral, assertLogRetention, assertProp, fitName, iamName, isLiteral, physicalName, providerRegion, regionOf } from '../shared/naming';
 
@@ -350,8 +350,20 @@ export class BatchEnvironment extends Construct {
     ]);
     // Once per grantee, whatever the number of routes: the role's inline policies stay small.
     grantee.addToPolicy(`batch-submit-support-${this.node.id}`, [
-      // Tags given to SubmitJob are authorized on the new job itself.
-      { actions: ['batch:TagResource'], resources: [this.jobArnPattern()] },
+      // Tags given to SubmitJob are authorized as TagResource on the new job. Batch has no condition
+      // key telling that from a TagResource call on an existing job, so the request is held to what
+      // submit-job sets: the gateway's keys only, each present, the queue tag valued with this queue
+      // (a job cannot be tagged into another queue's scope, nor with anything else).
+      {
+        actions: ['batch:TagResource'],
+        resources: [this.jobArnPattern()],
+        conditions: [
+          { test: 'StringEquals', variable: `aws:RequestTag/${JOB_QUEUE_TAG}`, values: [this.jobQueueArn] },
+          { test: 'ForAllValues:StringEquals', variable: 'aws:TagKeys', values: [...JOB_TAG_KEYS] },
+          { test: 'Null', variable: 'aws:RequestTag/runRequestID', values: ['false'] },
+          { test: 'Null', variable: 'aws:RequestTag/route', values: ['false'] },
+        ],
+      },
       // ListJobs (finding a job a crashed attempt submitted) supports no resource-level permissions.
       { actions: ['batch:ListJobs'], resources: ['*'] },
       // Cancelling a duplicate that lost the race to be recorded.

@@ -1,5 +1,6 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine';
+import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { type BatchRouteState, COMPLETION_MODES, type CompletionMode, DEFAULT_EVENT_SAFETY_NET, DEFAULT_POLLING, ENV, type PollingSchedule, ROUTE_NAME_PATTERN, type RouteState } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
@@ -181,9 +182,19 @@ export class Orchestration extends Construct implements IStateMachine {
     });
     this.logGroupName = logGroup.name;
 
+    const machineName = physicalName(this, '', 80);
+    // The role is assumed for this state machine only (confused deputy): its ARN is built from the
+    // log group's partition, region and account (known before either exists, no account lookup).
+    const [partition, region, account] = [1, 3, 4].map((i) => Fn.element(Fn.split(':', logGroup.arn), i));
+    const machineArn = `arn:${partition}:states:${region}:${account}:stateMachine:${machineName}`;
     const role = new ServiceRole(this, 'role', {
       servicePrincipal: 'states.amazonaws.com',
       description: 'Runs the batch-gateway orchestration state machine',
+      trustConditions: [
+        { test: 'StringEquals', variable: 'aws:SourceAccount', values: [account] },
+        // The machine, its versions and its aliases.
+        { test: 'ArnLike', variable: 'aws:SourceArn', values: [machineArn, `${machineArn}:*`] },
+      ],
     });
     role.addToPolicy('invoke-functions', [
       {
@@ -228,7 +239,7 @@ export class Orchestration extends Construct implements IStateMachine {
       taskTimeoutSeconds: FUNCTION_TIMEOUT_SECONDS + 30,
     });
     const machine = new SfnStateMachine(this, 'state-machine', {
-      name: physicalName(this, '', 80),
+      name: machineName,
       type: 'STANDARD',
       roleArn: role.roleArn,
       definition: JSON.stringify(this.definition, null, 2),

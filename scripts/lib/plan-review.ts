@@ -43,6 +43,18 @@ export const STATEFUL_RESOURCES: Readonly<Record<string, string>> = {
   aws_secretsmanager_secret: 'the secret value and its versions',
 };
 
+/**
+ * What to do before applying a plan that replaces or destroys a resource of these types, so that
+ * the apply succeeds and what is in flight is not lost. docs/operations.md says the same at length.
+ */
+export const STATEFUL_PROCEDURES: Readonly<Record<string, string>> = {
+  // DeleteComputeEnvironment refuses while jobs run on it and leaves it INVALID, failing the apply.
+  aws_batch_compute_environment:
+    'drain it first: disable its job queue (`aws batch update-job-queue --job-queue <queue> --state DISABLED`: no new job is accepted, queued ones still run), ' +
+    'let its jobs end or terminate them (`aws batch list-jobs --job-queue <queue> --job-status RUNNING`, also RUNNABLE and STARTING; `aws batch terminate-job --job-id <id> --reason drain`), ' +
+    'then apply, which enables the queue again (docs/operations.md, "Replacing the compute environment")',
+};
+
 /** The stateful resource types (see {@link STATEFUL_RESOURCES}). */
 export const STATEFUL_RESOURCE_TYPES: readonly string[] = Object.keys(STATEFUL_RESOURCES);
 
@@ -117,6 +129,8 @@ export interface StatefulChange {
   readonly reason?: string;
   /** What is lost (see {@link STATEFUL_RESOURCES}). */
   readonly loses: string;
+  /** What to do before applying, where something can be done (see {@link STATEFUL_PROCEDURES}). */
+  readonly procedure?: string;
 }
 
 export interface Permission {
@@ -409,6 +423,7 @@ function statefulChanges(changes: Reviewed[]): StatefulChange[] {
       forcedBy: (c.change.replace_paths ?? []).map(attributePath),
       reason: c.rc.action_reason,
       loses: STATEFUL_RESOURCES[c.rc.type],
+      ...(c.rc.type in STATEFUL_PROCEDURES ? { procedure: STATEFUL_PROCEDURES[c.rc.type] } : {}),
     }))
     .sort((a, b) => ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action) || a.address.localeCompare(b.address));
 }
@@ -757,7 +772,7 @@ function routeChanges(plan: TerraformPlanJson, changes: Reviewed[], config: Synt
 function policyFailures(failOn: FailOn, changes: Reviewed[], stateful: StatefulChange[]): string[] {
   switch (failOn) {
     case 'stateful':
-      return stateful.map((s) => `stateful ${s.address} would be ${s.action === 'destroy' ? 'destroyed' : 'replaced'}${s.forcedBy.length ? ` (forced by ${s.forcedBy.join(', ')})` : ''}${s.reason ? ` [${s.reason}]` : ''}`);
+      return stateful.map((s) => `stateful ${s.address} would be ${s.action === 'destroy' ? 'destroyed' : 'replaced'}${s.forcedBy.length ? ` (forced by ${s.forcedBy.join(', ')})` : ''}${s.reason ? ` [${s.reason}]` : ''}${s.procedure ? `: ${s.procedure}` : ''}`);
     case 'replace':
       return changes.filter((c) => c.action === 'replace').map((c) => `${c.rc.address} would be replaced`);
     case 'destroy':
@@ -816,6 +831,7 @@ function renderMarkdown(review: ReviewData, changes: Reviewed[], title: string):
     const why = reasonText(s.reason);
     if (why) lines.push(`  - why: ${why}`);
     lines.push(`  - loses: ${s.loses}`);
+    if (s.procedure) lines.push(`  - before applying: ${s.procedure}`);
   }
 
   if (review.accountLevel.length > 0) {
