@@ -5,6 +5,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  // The apply tier (minutes, moto_server) runs only by `npm run test:apply` (jest.apply.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/apply/'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },

@@ -178,6 +178,30 @@ describe('npm run local', () => {
     expect(result.status).toBe(1);
   }, 60_000);
 
+  it('on a data dir another local mode holds, names its PID and --data-dir, in one line', async () => {
+    const first = await startLocalProcess('user-errors-lock');
+    try {
+      const result = runScript('local.mjs', ['--stack-dir', stackDir, '--port', '0', '--data-dir', first.dataDir]);
+      const lockFile = path.join(first.dataDir, 'local-mode.pid');
+      const pid = Number(readFileSync(lockFile, 'utf8'));
+
+      expect(record(result.stderr.replaceAll(first.dataDir, '.local-data').replaceAll(String(pid), '4242'))).toBe(
+        'local mode could not start: the data dir .local-data is in use by another local mode, PID 4242 (its lock file: .local-data/local-mode.pid): stop that one (kill 4242), or give this one another data dir with --data-dir DIR\n',
+      );
+      expect(result.status).toBe(1);
+    } finally {
+      await first.stop();
+    }
+  }, 90_000);
+
+  it('npm test without Chromium says how to install it, in one line', () => {
+    const missing = path.join(work, 'no-chromium');
+    const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'preflight.mjs')], { env: { ...process.env, CHROMIUM_PATH: missing }, encoding: 'utf8' });
+
+    expect(record(result.stderr.replace(missing, '/usr/bin/chromium'))).toMatch(/^npm test: no Chromium at \/usr\/bin\/chromium .*CHROMIUM_PATH to a Chromium binary\n$/);
+    expect(result.status).toBe(1);
+  });
+
   it('on a bad option, names it and shows the usage', () => {
     const result = runScript('local.mjs', ['--port', 'abc']);
 
