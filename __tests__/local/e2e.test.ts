@@ -289,9 +289,13 @@ describe('local mode, where results land', () => {
     const banner: string[] = [];
     try {
       await new Promise<void>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).on('line', (line) => {
+        const lines = createInterface({ input: child.stdout! }).on('line', (line) => {
           banner.push(line);
-          if (line.startsWith('Ctrl-C')) resolve();
+          // The banner ends there; what the stop prints after it ("stopping...") is not the banner.
+          if (line.startsWith('Ctrl-C')) {
+            lines.close();
+            resolve();
+          }
         });
         child.once('exit', (code) => reject(new Error(`local mode exited with ${code}: ${banner.join('\n')}`)));
       });
