@@ -22,6 +22,14 @@ export function readSynthesized(stackDir: string): CdkTfJson {
 }
 
 const REFERENCE = /\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}/g;
+/** A data source's attribute (`${data.aws_partition.<id>.partition}`): the ones read offline. */
+const DATA_REFERENCE = /\$\{data\.([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}/g;
+/** Local mode emulates the commercial partition. */
+const LOCAL_DATA: Record<string, string> = {
+  'aws_partition.partition': 'aws',
+  'aws_partition.dns_suffix': 'amazonaws.com',
+  'aws_region.name': LOCAL_REGION,
+};
 
 /** Resolves Terraform references to the values they would have locally; throws on any it cannot. */
 export function referenceResolver(config: CdkTfJson, overrides: Record<string, string> = {}): (value: string) => string {
@@ -59,11 +67,17 @@ export function referenceResolver(config: CdkTfJson, overrides: Record<string, s
     }
   };
   return (value: string) =>
-    value.replace(REFERENCE, (ref, type: string, id: string, attr: string) => {
-      const resolved = attribute(type, id, attr);
-      if (resolved === undefined) throw new Error(`local mode cannot resolve ${ref}: add a local value for it`);
-      return resolved;
-    });
+    value
+      .replace(DATA_REFERENCE, (ref, type: string, _id: string, attr: string) => {
+        const resolved = LOCAL_DATA[`${type}.${attr}`];
+        if (resolved === undefined) throw new Error(`local mode cannot resolve ${ref}: add a local value for it`);
+        return resolved;
+      })
+      .replace(REFERENCE, (ref, type: string, id: string, attr: string) => {
+        const resolved = attribute(type, id, attr);
+        if (resolved === undefined) throw new Error(`local mode cannot resolve ${ref}: add a local value for it`);
+        return resolved;
+      });
 }
 
 /** The value of the stack's output `name`, its references resolved. */

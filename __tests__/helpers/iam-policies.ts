@@ -202,6 +202,8 @@ export class TerraformValues {
     if (parts[0] === 'data') {
       const [, type, id, attribute] = parts;
       if (type === 'aws_region' && ['name', 'region', 'id'].includes(attribute)) return this.region;
+      if (type === 'aws_partition' && attribute === 'partition') return this.partition;
+      if (type === 'aws_partition' && attribute === 'dns_suffix') return 'amazonaws.com';
       if (type === 'aws_iam_policy_document' && ['json', 'minified_json'].includes(attribute)) return JSON.stringify(this.policyDocument(id));
       throw new Error(`the simulation does not know data.${type}.${attribute}`);
     }

@@ -65,8 +65,10 @@ export function synthesizedOrchestration(options: { completion?: CompletionMode 
     })
     .replace(/\$\{aws_sns_topic\.[^.}]+\.arn\}/g, 'arn:aws:sns:us-east-1:111122223333:failures')
     .replace(/\$\{aws_s3_bucket\.[^.}]+\.bucket\}/g, ARTIFACTS_BUCKET);
-  if (resolved.includes('${')) throw new Error(`unresolved Terraform reference in the definition: ${/\$\{[^}]*\}/.exec(resolved)?.[0]}`);
-  const definition = JSON.parse(resolved) as Json;
+  // The commercial partition, as the stack's aws_partition data source reads it there.
+  const concrete = resolved.replace(/\$\{data\.aws_partition\.[^.}]+\.partition\}/g, 'aws');
+  if (concrete.includes('${')) throw new Error(`unresolved Terraform reference in the definition: ${/\$\{[^}]*\}/.exec(concrete)?.[0]}`);
+  const definition = JSON.parse(concrete) as Json;
   const bundleOfTask: Record<string, string> = {};
   for (const [name, state] of Object.entries(definition.States as Record<string, Json>)) {
     // The route is data the definition carries (its Pass state's Result): a Batch route set to

@@ -257,30 +257,31 @@ describe('Notifications (defaults)', () => {
 
     it('tells notify both tables and the https management endpoint of the stage', () => {
       // Prepare
-      const connectionsArn = refTo(json, 'aws_dynamodb_table', 'connections', 'arn').slice(2, -1);
-      const region = `\${element(split(":", ${connectionsArn}), 3)}`;
+      const apiEndpoint = refTo(json, 'aws_apigatewayv2_api', 'api', 'api_endpoint').slice(2, -1);
       const stageName = refTo(json, 'aws_apigatewayv2_stage', 'stage', 'name');
       // Assess
       expect(fn('notify').environment.variables).toEqual({
         CONNECTIONS_TABLE: refTo(json, 'aws_dynamodb_table', 'connections', 'name'),
         TABLE_NAME: refTo(json, 'aws_dynamodb_table', 'table', 'name'),
-        WEBSOCKET_ENDPOINT: `https://${apiId}.execute-api.${region}.amazonaws.com/${stageName}`,
+        WEBSOCKET_ENDPOINT: `\${replace(${apiEndpoint}, "wss://", "https://")}/${stageName}`,
         POWERTOOLS_SERVICE_NAME: 'notify',
         POWERTOOLS_METRICS_NAMESPACE: 'batch-gateway',
       });
     });
 
-    it('builds the endpoint from no literal region, and notify accepts it once Terraform resolves it', () => {
-      // Prepare: what Terraform makes of the expressions, given a real table ARN.
+    it.each([
+      ['aws', 'wss://a1b2c3d4e5.execute-api.ap-southeast-2.amazonaws.com', 'https://a1b2c3d4e5.execute-api.ap-southeast-2.amazonaws.com/v1'],
+      ['aws-cn', 'wss://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn', 'https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn/v1'],
+    ])("builds the endpoint from the API's own (%s), no literal region or DNS suffix, and notify accepts it once Terraform resolves it", (_partition, apiEndpoint, expected) => {
+      // Prepare: what Terraform makes of the expression, given the API's endpoint as the provider reads it.
       const endpoint = fn('notify').environment.variables.WEBSOCKET_ENDPOINT as string;
-      const tableArn = 'arn:aws:dynamodb:ap-southeast-2:123456789012:table/test-notifications-connections';
       const resolved = endpoint
-        .replace(apiId, 'a1b2c3d4e5')
-        .replace(/\$\{element\(split\(":", [^)]+\), 3\)\}/, () => tableArn.split(':')[3])
+        .replace(/\$\{replace\([^,]+, "wss:\/\/", "https:\/\/"\)\}/, () => apiEndpoint.replace('wss://', 'https://'))
         .replace(refTo(json, 'aws_apigatewayv2_stage', 'stage', 'name'), 'v1');
       // Assess
       expect(endpoint).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn)-[a-z]+-\d\b/);
-      expect(resolved).toBe('https://a1b2c3d4e5.execute-api.ap-southeast-2.amazonaws.com/v1');
+      expect(endpoint).not.toContain('amazonaws.com');
+      expect(resolved).toBe(expected);
       expect(managementEndpointFrom(resolved)).toBe(resolved);
     });
   });

@@ -120,7 +120,8 @@ function withRealisticReferences(json: Synthesized, definition: Json): Json {
     .replace(/\$\{aws_lambda_function\.([^.}]+)\.arn\}/g, (_, id: string) => `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${named('aws_lambda_function', id, 'function_name')}`)
     .replace(/\$\{aws_batch_job_queue\.([^.}]+)\.arn\}/g, (_, id: string) => `arn:aws:batch:${REGION}:${ACCOUNT_ID}:job-queue/${named('aws_batch_job_queue', id, 'name')}`)
     .replace(/\$\{aws_sns_topic\.([^.}]+)\.arn\}/g, (_, id: string) => `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${named('aws_sns_topic', id, 'name')}`)
-    .replace(/\$\{aws_s3_bucket\.([^.}]+)\.bucket\}/g, (_, id: string) => `${named('aws_s3_bucket', id, 'bucket_prefix')}20240101000000000000000001`);
+    .replace(/\$\{aws_s3_bucket\.([^.}]+)\.bucket\}/g, (_, id: string) => `${named('aws_s3_bucket', id, 'bucket_prefix')}20240101000000000000000001`)
+    .replace(/\$\{data\.aws_partition\.[^.}]+\.partition\}/g, 'aws');
   if (text.includes('${')) throw new Error(`unresolved reference left: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
   return JSON.parse(text) as Json;
 }
@@ -214,9 +215,17 @@ function pathsReadBy(state: Json): string[] {
   return [...text.matchAll(/\$\.[A-Za-z0-9_.]+/g)].map((m) => m[0]);
 }
 
+/** `definition` with the partition data source's reference resolved to `partition`, other references kept. */
+function inPartition(definition: Json, partition: string): Json {
+  return JSON.parse(JSON.stringify(definition).split(PARTITION).join(partition)) as Json;
+}
+
 const FUNCTIONS = ['submit-job', 'await-job', 'poll-job', 'record-status'] as const;
 /** The Lambda integration a Task uses to wait for a task token. */
-const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The provider's partition, as the stack's one aws_partition data source gives it. */
+const PARTITION = '${data.aws_partition.batch-gateway-partition.partition}';
+const WAIT_FOR_TASK_TOKEN = `arn:${PARTITION}:states:::lambda:invoke.waitForTaskToken`;
+const SNS_PUBLISH = `arn:${PARTITION}:states:::sns:publish`;
 /** The function a Task invokes: its Resource, or its FunctionName with the token integration. */
 const functionOf = (task: Json): string => (task.Resource === WAIT_FOR_TASK_TOKEN ? task.Parameters.FunctionName : task.Resource) as string;
 /** The await Task's Retry: as TASK_RETRY, without retrying its timeout (the safety net's check). */
@@ -303,8 +312,8 @@ describe('Orchestration (two routes, defaults)', () => {
 
   describe('definition', () => {
     it('is valid ASL as synthesized, with Terraform references as Resources', () => {
-      // Act
-      const result = validateAsl(definition);
+      // Act: the partition as Terraform resolves it (asl-validator checks an integration's ARN by pattern)
+      const result = validateAsl(inPartition(definition, 'aws'));
       // Assess
       expect(result.errors).toBe('');
       expect(result.isValid).toBe(true);
@@ -554,7 +563,8 @@ describe('Orchestration (two routes, defaults)', () => {
       const text = machine.definition as string;
       expect(text).not.toMatch(/\d{12}/);
       expect(text).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob)-[a-z]+-\d+\b/);
-      expect(text.match(/arn:aws[^"]*/g)).toEqual([WAIT_FOR_TASK_TOKEN]);
+      expect(text).not.toContain('arn:aws');
+      expect(text.match(/arn:[^"]*/g)).toEqual([WAIT_FOR_TASK_TOKEN]);
     });
   });
 
@@ -661,7 +671,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
     });
 
     it('is valid ASL as synthesized', () => {
-      const result = validateAsl(definition);
+      const result = validateAsl(inPartition(definition, 'aws'));
       expect(result.errors).toBe('');
       expect(result.isValid).toBe(true);
     });
@@ -688,7 +698,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
         [STATE.awaitJob]: WAIT_FOR_TASK_TOKEN,
         [STATE.poll]: fnArn('poll-job'),
         [STATE.recordFailure]: fnArn('record-status'),
-        [STATE.alert]: 'arn:aws:states:::sns:publish',
+        [STATE.alert]: SNS_PUBLISH,
         [STATE.notify]: notifyFn,
         [STATE.recordNotificationFailure]: fnArn('record-status'),
       });
@@ -844,7 +854,7 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
 
     it('publishes an alert to the failure topic by reference, keeping the state as it was', () => {
       const alert = states[STATE.alert];
-      expect(alert).toMatchObject({ Type: 'Task', Resource: 'arn:aws:states:::sns:publish', ResultPath: null, Next: STATE.notifyChoice });
+      expect(alert).toMatchObject({ Type: 'Task', Resource: SNS_PUBLISH, ResultPath: null, Next: STATE.notifyChoice });
       expect(alert.Parameters).toEqual({
         TopicArn: topicArn,
         Subject: expect.any(String),
@@ -958,7 +968,9 @@ describe('Orchestration with notifications, artifacts, a Lambda route and two Ba
       const text = machine.definition as string;
       expect(text).not.toMatch(/\d{12}/);
       expect(text).not.toMatch(/\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob)-[a-z]+-\d+\b/);
-      expect(text.match(/arn:aws[^"]*/g)).toEqual([WAIT_FOR_TASK_TOKEN, 'arn:aws:states:::sns:publish']);
+      // Each in the provider's partition: another partition's ARN fails the state with States.Runtime.
+      expect(text).not.toContain('arn:aws');
+      expect(text.match(/arn:[^"]*/g)).toEqual([WAIT_FOR_TASK_TOKEN, SNS_PUBLISH]);
     });
   });
 

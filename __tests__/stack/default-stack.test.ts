@@ -137,8 +137,9 @@ describe('the dev stack (repository configuration)', () => {
   });
 
   it('uses only data sources that work without AWS credentials', () => {
-    expect(Object.keys(json.data).sort()).toEqual(['aws_iam_policy_document', 'aws_region']);
+    expect(Object.keys(json.data).sort()).toEqual(['aws_iam_policy_document', 'aws_partition', 'aws_region']);
     expect(Object.keys(json.data.aws_region)).toEqual(['batch-gateway-region']);
+    expect(json.data.aws_partition).toEqual({ 'batch-gateway-partition': {} });
   });
 
   it('grants no wildcard action, and a wildcard resource only to APIs without resource-level permissions', () => {

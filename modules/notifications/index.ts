@@ -253,8 +253,9 @@ export class Notifications extends Construct implements INotificationTargets {
       dependsOn: props.accountLogging ? [props.accountLogging] : undefined,
     });
     this.websocketUrl = stage.invokeUrl;
-    // The management API is the stage's HTTPS form: https://<id>.execute-api.<region>.amazonaws.com/<stage>
-    this.managementEndpoint = `https://${api.id}.execute-api.${regionOf(connections.arn)}.amazonaws.com/${stage.name}`;
+    // The management API is the stage's HTTPS form (https://<id>.execute-api.<region>.<DNS suffix>/<stage>),
+    // taken from the API's own endpoint: its DNS suffix is the partition's (amazonaws.com.cn in China).
+    this.managementEndpoint = `${Fn.replace(api.apiEndpoint, 'wss://', 'https://')}/${stage.name}`;
 
     this.notifyFunction = new LambdaFunction(this, 'notify', {
       bundle: 'notify',
@@ -301,8 +302,3 @@ export class Notifications extends Construct implements INotificationTargets {
 const MOCK_TEMPLATE_KEY = '\\$default';
 /** What API Gateway expects of a MOCK integration's request template: the status it answers with. */
 const MOCK_REQUEST_TEMPLATE = '{"statusCode": 200}';
-
-/** The region element of an ARN, as a Terraform expression (no lookup). */
-function regionOf(arn: string): string {
-  return Fn.element(Fn.split(':', arn), 3);
-}

@@ -19,6 +19,16 @@ export interface DefinitionProps {
   readonly artifactsBucket?: string;
   /** Seconds an orchestration Task may run before Step Functions gives up on it (the function's timeout plus margin). */
   readonly taskTimeoutSeconds: number;
+  /**
+   * The partition of the service integrations' ARNs (`arn:<partition>:states:::sns:publish`):
+   * another partition's ARN fails the state at run time with an uncatchable States.Runtime.
+   */
+  readonly partition: string;
+}
+
+/** The ARN of a Step Functions service integration (`lambda:invoke.waitForTaskToken`, `sns:publish`) in `partition`. */
+export function integrationArn(partition: string, integration: string): string {
+  return `arn:${partition}:states:::${integration}`;
 }
 
 /** State names: what a reviewer reads in the console and in the plan. */
@@ -262,7 +272,7 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
             // end with the task token stored on the run request; at the safety net's time, the job is checked.
             [STATE.awaitJob]: {
               Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+              Resource: integrationArn(props.partition, 'lambda:invoke.waitForTaskToken'),
               Parameters: {
                 FunctionName: props.functions.awaitJob,
                 Payload: { 'runRequestID.$': '$.runRequestID', 'jobId.$': '$.job.jobId', 'taskToken.$': '$$.Task.Token' },
@@ -327,7 +337,7 @@ export function buildDefinition(props: DefinitionProps): { Comment: string; Star
   if (props.failureTopicArn) {
     states[STATE.alert] = {
       Type: 'Task',
-      Resource: 'arn:aws:states:::sns:publish',
+      Resource: integrationArn(props.partition, 'sns:publish'),
       Parameters: {
         TopicArn: props.failureTopicArn,
         Subject: 'batch-gateway: run request did not succeed',

@@ -10,7 +10,7 @@ import { IJobTarget } from '../batch-env';
 import { IGrantable, ServiceRole } from '../shared/iam';
 import { LambdaFunction } from '../shared/lambda-function';
 import { AWS_LIMITS } from '../shared/limits';
-import { assertLogRetention, assertProp, isLiteral, physicalName } from '../shared/naming';
+import { assertLogRetention, assertProp, isLiteral, partitionOf, physicalName } from '../shared/naming';
 import { grantSendTaskSuccess, JobEvents } from './job-events';
 import { validateBatchRouteLimits } from './limits';
 import { grantStartExecution, IStateMachine } from '../shared/state-machine';
@@ -237,6 +237,7 @@ export class Orchestration extends Construct implements IStateMachine {
       failureTopicArn: props.notifications?.failureTopicArn,
       artifactsBucket: props.artifacts?.bucketName,
       taskTimeoutSeconds: FUNCTION_TIMEOUT_SECONDS + 30,
+      partition: partitionOf(this),
     });
     const machine = new SfnStateMachine(this, 'state-machine', {
       name: machineName,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformStack, Token } from 'cdktf';
@@ -54,6 +55,18 @@ export function regionOf(scope: IConstruct): string {
   const id = 'batch-gateway-region';
   const region = (stack.node.tryFindChild(id) as DataAwsRegion | undefined) ?? new DataAwsRegion(stack, id);
   return region.name;
+}
+
+/**
+ * The partition of the stack's AWS provider (`aws`, `aws-cn`, `aws-us-gov`), for an ARN the stack
+ * writes without a resource to take it from (`arn:<partition>:states:::sns:publish`), from one
+ * `aws_partition` data source per stack (the provider knows it from its region: read offline).
+ * A service principal is not partitioned: it stays `<service>.amazonaws.com` in every partition.
+ */
+export function partitionOf(scope: IConstruct): string {
+  const stack = TerraformStack.of(scope);
+  const id = 'batch-gateway-partition';
+  return ((stack.node.tryFindChild(id) as DataAwsPartition | undefined) ?? new DataAwsPartition(stack, id)).partition;
 }
 
 /** The region the stack's default AWS provider is configured with, when it is a literal. */
