@@ -1,7 +1,7 @@
 """moto_server with the bridges the apply tier needs (moto 5.2.1 against hashicorp/aws 5.100).
 
 Each bridge fills one gap of moto, never a difference in what the stack deploys: it answers as AWS
-does (docs/deploy.md, "The apply tier", lists them). Patched in-process before moto.server.main
+does (docs/testing.md, "moto gaps bridged", lists them). Patched in-process before moto.server.main
 builds its routes. Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT
 """
 import json
