@@ -14,6 +14,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from './config';
 import { appendJsonLine, readJsonLines, rewriteJsonLines } from './jsonl';
 import { JobLauncher, LaunchedProcess } from './job-launcher';
 import { closeServer, listenLocally } from './listen';
+import { TokenBucket } from './token-bucket';
 import { LocalLog, LocalService } from './types';
 
 /** What local mode needs of a job definition: how to run it, not which image. */
@@ -142,26 +143,6 @@ class BatchApiError extends Error {
 
 const clientError = (message: string) => new BatchApiError('ClientException', 400, message);
 
-/** Batch's API rate is a per-account token bucket; local mode uses one with as many tokens as calls per second. */
-class TokenBucket {
-  private tokens: number;
-  private last = performance.now();
-
-  public constructor(private readonly perSecond: number) {
-    this.tokens = perSecond;
-  }
-
-  public take(): boolean {
-    if (this.perSecond === 0) return true;
-    const now = performance.now();
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
 /** A job's live state: the timer of its next status, its process, and why local Batch stopped it. */
 interface Runtime {
   timer?: NodeJS.Timeout;
@@ -266,7 +247,9 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   validateOptions(options);
   const { log, jobDefinitions } = options;
   const statusDelayMs = options.statusDelayMs ?? 200;
-  const bucket = new TokenBucket(options.throttlePerSecond ?? 50);
+  // Batch's API rate is a per-account token bucket; locally one with as many tokens as calls per second.
+  const perSecond = options.throttlePerSecond ?? 50;
+  const bucket = perSecond === 0 ? undefined : new TokenBucket({ ratePerSecond: perSecond, capacity: perSecond });
   const batchDir = path.join(options.dataDir, 'batch');
   const logDir = path.join(batchDir, 'logs');
   const jobsFile = path.join(batchDir, 'jobs.jsonl');
@@ -627,7 +610,7 @@ export async function startLocalBatch(options: LocalBatchOptions): Promise<Local
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!bucket.take()) {
+    if (bucket && !bucket.take()) {
       throttledCalls += 1;
       req.resume();
       // What Batch answers over its rate; the SDK's retry strategy treats 429 (and this name) as throttling.

@@ -15,7 +15,7 @@ import { startLocalDynamo } from './dynamodb';
 import { appendJsonLine } from './jsonl';
 import { bundleInvoker } from './lambdas';
 import { recentRunRequests } from './recent';
-import { restApiFromConfig } from './rest-config';
+import { restApiFromConfig, type ThrottleConfig } from './rest-config';
 import { startLocalRestApi } from './rest';
 import { pageRoutesOf } from './routes';
 import { startLocalS3 } from './s3';
@@ -40,6 +40,12 @@ export interface LocalModeOptions {
   readonly root: string;
   /** Scales the state machine's waits between polls (1 = as deployed, 0 = none). @default 1 */
   readonly waitScale?: number;
+  /**
+   * Throttle the REST API as the deployed stage does (each method's rate and burst from the
+   * synthesized method settings: 429 past them). False for load that must not be throttled.
+   * @default true
+   */
+  readonly apiThrottle?: boolean;
   /** Batch API calls per second before throttling, as the real service. 0 = off. @default 50 */
   readonly batchThrottlePerSecond?: number;
   /** Time a local job spends in each status before it runs. @default 200 */
@@ -65,6 +71,8 @@ export interface LocalMode {
   readonly dynamodbEndpoint: string;
   /** The identity every local caller has (local mode takes no credentials). */
   readonly identity: string;
+  /** Each REST method's throttle (`POST /runrequests` → its limits), as the stage deploys it; undefined when switched off. */
+  readonly apiThrottle?: Readonly<Record<string, ThrottleConfig>>;
   /** Where the artifacts bucket's objects are kept, each at its key (`<runRequestID>/...`). */
   readonly artifactsDir: string;
   /** Where each job's output is kept, as `<jobId>.log`. */
@@ -245,9 +253,12 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       handlerOf: (functionId) => invoke(functions.find((f) => f.id === functionId)!),
       log,
     });
+    const restApi = restApiFromConfig(config, resolve);
+    const apiThrottle = options.apiThrottle ?? true;
     const rest = await startLocalRestApi({
       port: 0,
-      api: restApiFromConfig(config, resolve),
+      api: restApi,
+      throttle: apiThrottle,
       dynamodbEndpoint: dynamo.endpoint,
       identity: { userArn: LOCAL_IDENTITY, caller: LOCAL_IDENTITY, sourceIp: '127.0.0.1' },
       onItemWritten: (write) => stream.insert(write.tableName, write.item),
@@ -287,7 +298,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         routes: pageRoutes,
       }),
       controls: {
-        state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, streamPending: stream.pending, events: events.counts }),
+        state: () => ({ executionsStarted: sfn.started, batchCalls: batch.calls, batchThrottledCalls: batch.throttledCalls, apiThrottledRequests: rest.throttledRequests, streamPending: stream.pending, events: events.counts }),
         idle: () => idle(),
         replayStream: () => stream.replayLastBatch(),
         jobLogFile: (jobId) => batch.job(jobId)?.logFile,
@@ -305,6 +316,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       stateMachineArn,
       dynamodbEndpoint: dynamo.endpoint,
       identity: LOCAL_IDENTITY,
+      apiThrottle: apiThrottle ? Object.fromEntries(restApi.methods.map((m) => [`${m.httpMethod} ${m.resourcePath}`, m.throttle])) : undefined,
       artifactsDir: s3.bucketDir(artifactsBucket),
       jobLogsDir: batch.logDir,
       services: { batch, sfn, events },

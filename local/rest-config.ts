@@ -42,7 +42,27 @@ export interface RestMethodConfig {
   /** @default - no validation */
   readonly validator?: RequestValidatorConfig;
   readonly integration: IntegrationConfig;
+  /**
+   * The limits of this method's own token bucket (API Gateway applies a stage's limits to each
+   * method apart): its `aws_api_gateway_method_settings` override (`<path>/<METHOD>`), else the
+   * stage's `*\/*`, each bounded by the account's limits ({@link ACCOUNT_THROTTLE}), which apply alone
+   * where neither sets one.
+   */
+  readonly throttle: ThrottleConfig;
 }
+
+export interface ThrottleConfig {
+  /** Steady-state requests per second: the rate tokens come back at. */
+  readonly rateLimit: number;
+  /** The bucket's capacity: requests admitted at once from a full bucket. */
+  readonly burstLimit: number;
+}
+
+/**
+ * API Gateway's default account-level throttle per Region (all APIs of the account together): no
+ * stage or method setting admits more. AWS can raise it on request; local mode keeps the default.
+ */
+export const ACCOUNT_THROTTLE: ThrottleConfig = { rateLimit: 10_000, burstLimit: 5_000 };
 
 export interface RequestModelConfig {
   readonly name: string;
@@ -167,6 +187,7 @@ export function restApiFromConfig(config: CdkTfJson, resolve: (expression: strin
     responses.set(key, [...(responses.get(key) ?? []), [id, response]]);
   }
 
+  const throttleOf = methodThrottles(ofApi('aws_api_gateway_method_settings'), stageName, reader);
   const methods = ofApi('aws_api_gateway_method').map(([id, method]): RestMethodConfig => {
     const where = `aws_api_gateway_method.${id}`;
     const httpMethod = reader.text(method.http_method, `${where}.http_method`).toUpperCase();
@@ -196,6 +217,7 @@ export function restApiFromConfig(config: CdkTfJson, resolve: (expression: strin
       requestModels,
       validator,
       integration: integrationConfig(integration, responses.get(key) ?? [], reader),
+      throttle: throttleOf(resourcePath, httpMethod),
     };
   });
   methods.sort((a, b) => (a.resourcePath === b.resourcePath ? a.httpMethod.localeCompare(b.httpMethod) : a.resourcePath.localeCompare(b.resourcePath)));
@@ -213,6 +235,40 @@ export function restApiFromConfig(config: CdkTfJson, resolve: (expression: strin
   }
 
   return { name: reader.text(api.name, `${apiRef}.name`), stageName, methods, gatewayResponses };
+}
+
+/**
+ * Each method's throttle from the stage's method settings: `*\/*` for every method, or
+ * `<resource path without its leading slash>/<METHOD>` for one (Terraform's `method_path`). A limit
+ * a setting leaves out, or sets below 0 (the provider's "not set"), comes from the next level up.
+ */
+function methodThrottles(settings: [string, TerraformResource][], stageName: string, reader: ConfigReader): (resourcePath: string, httpMethod: string) => ThrottleConfig {
+  const byMethodPath = new Map<string, Partial<ThrottleConfig>>();
+  for (const [id, setting] of settings) {
+    const where = `aws_api_gateway_method_settings.${id}`;
+    if (reader.text(setting.stage_name, `${where}.stage_name`) !== stageName) continue;
+    const methodPath = reader.text(setting.method_path, `${where}.method_path`);
+    if (methodPath !== '*/*' && !/^.*\/[A-Z]+$/.test(methodPath)) {
+      throw new RestConfigError(`${where}: method_path must be */* or <resource path>/<HTTP method> (got '${methodPath}')`);
+    }
+    // A nested block: an object in cdktf's JSON, or a list of one.
+    const block = record(Array.isArray(setting.settings) ? setting.settings[0] : setting.settings);
+    const limit = (value: unknown, name: string): number | undefined => {
+      if (value === undefined) return undefined;
+      const n = Number(reader.text(value, `${where}.settings.${name}`));
+      if (!Number.isFinite(n)) throw new RestConfigError(`${where}: settings.${name} must be a number (got ${JSON.stringify(value)})`);
+      return n < 0 ? undefined : n;
+    };
+    byMethodPath.set(methodPath, { rateLimit: limit(block.throttling_rate_limit, 'throttling_rate_limit'), burstLimit: limit(block.throttling_burst_limit, 'throttling_burst_limit') });
+  }
+  const stage = byMethodPath.get('*/*') ?? {};
+  return (resourcePath, httpMethod) => {
+    const own = byMethodPath.get(`${resourcePath.replace(/^\//, '')}/${httpMethod}`) ?? {};
+    return {
+      rateLimit: Math.min(own.rateLimit ?? stage.rateLimit ?? Infinity, ACCOUNT_THROTTLE.rateLimit),
+      burstLimit: Math.min(own.burstLimit ?? stage.burstLimit ?? Infinity, ACCOUNT_THROTTLE.burstLimit),
+    };
+  };
 }
 
 function integrationConfig([id, integration]: [string, TerraformResource], responses: [string, TerraformResource][], reader: ConfigReader): IntegrationConfig {

@@ -7,7 +7,12 @@
  *
  * Where it differs from API Gateway (besides the renderer's own KNOWN_DIFFERENCES):
  * - No authentication: every request acts as `identity` (no SigV4 check, no API keys or usage plans,
- *   no authorizers), and there is no throttling.
+ *   no authorizers).
+ * - Throttling is the stage's and methods' (their `aws_api_gateway_method_settings`, bounded by the
+ *   account's default limits), one token bucket per method, taken once the route is known and
+ *   before anything is checked; a usage plan's per-key limits are not applied (no keys), nor is the
+ *   account's bucket shared with other APIs. API Gateway calls its throttling best effort; this is
+ *   the exact bucket.
  * - Only `AWS` integrations with a DynamoDB action URI; the server refuses to start on others.
  * - Validation messages follow API Gateway's validator (fge json-schema-validator) for the common
  *   keywords; others carry ajv's wording. `format` is not checked. `$ref` between models is not followed.
@@ -25,6 +30,7 @@ import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { ApiGatewayContext, formatRequestTime, javaMatches, RequestParams, renderMappingTemplate } from './apigw-vtl';
 import { IntegrationResponseConfig, RestApiConfig, RestMethodConfig } from './rest-config';
 import { closeServer, listenLocally } from './listen';
+import { TokenBucket } from './token-bucket';
 import { LocalLog, LocalService } from './types';
 
 /** Who the local API says every caller is (`$context.identity`). */
@@ -56,6 +62,14 @@ export interface LocalRestApiOptions {
    * @default - nothing
    */
   readonly onItemWritten?: (write: ItemWritten) => void;
+  /**
+   * Throttle each method as the deployed stage does (`RestMethodConfig.throttle`): a request that
+   * finds no token is answered 429. False for a load test that wants local mode's own limit.
+   * @default true
+   */
+  readonly throttle?: boolean;
+  /** The throttle's clock, in milliseconds. @default performance.now */
+  readonly now?: () => number;
   readonly log: LocalLog;
 }
 
@@ -66,6 +80,8 @@ export interface LocalRestApi extends LocalService {
    * `checkContinue` events (it answers an `Expect: 100-continue` itself).
    */
   readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Requests answered 429 by the throttle since the start. */
+  readonly throttledRequests: number;
 }
 
 /** The API cannot be served locally. */
@@ -97,6 +113,7 @@ const GATEWAY_ERRORS = {
   BAD_REQUEST_PARAMETERS: { status: 400, message: 'Missing required request parameters', errorType: 'BadRequestException' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type', errorType: 'UnsupportedMediaTypeException' },
   REQUEST_TOO_LARGE: { status: 413, message: 'Request Too Long', errorType: 'RequestTooLargeException' },
+  THROTTLED: { status: 429, message: 'Too Many Requests', errorType: 'TooManyRequestsException' },
   INTEGRATION_TIMEOUT: { status: 504, message: 'Endpoint request timed out', errorType: 'InternalServerErrorException' },
   INTEGRATION_FAILURE: { status: 504, message: 'Internal server error', errorType: 'InternalServerErrorException' },
   API_CONFIGURATION_ERROR: { status: 500, message: 'Internal server error', errorType: 'InternalServerErrorException' },
@@ -105,9 +122,10 @@ type GatewayErrorType = keyof typeof GATEWAY_ERRORS;
 
 export async function startLocalRestApi(options: LocalRestApiOptions): Promise<LocalRestApi> {
   const { api, log } = options;
-  const routes = compileRoutes(api);
+  const routes = compileRoutes(api, options.throttle ?? true, options.now);
+  const counters = { throttled: 0 };
   const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, api, routes, options).catch((error: Error) => {
+    handle(req, res, api, routes, counters, options).catch((error: Error) => {
       log('rest.internal-error', { level: 'error', error: error.message });
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, '{"message": "Internal server error"}');
       else res.destroy();
@@ -122,6 +140,9 @@ export async function startLocalRestApi(options: LocalRestApiOptions): Promise<L
   return {
     url,
     handleRequest,
+    get throttledRequests() {
+      return counters.throttled;
+    },
     close() {
       closing ??= closeServer(server, 'idle').then(() => log('rest.stopped', { url }));
       return closing;
@@ -145,9 +166,11 @@ interface Route {
   readonly method: RestMethodConfig;
   /** Compiled models by content type. */
   readonly validators: ReadonlyMap<string, ValidateFunction>;
+  /** The method's throttle; none when throttling is off. */
+  readonly bucket?: TokenBucket;
 }
 
-function compileRoutes(api: RestApiConfig): Resource[] {
+function compileRoutes(api: RestApiConfig, throttle: boolean, now?: () => number): Resource[] {
   const ajv = new Ajv({ allErrors: true, strict: false, verbose: true, validateFormats: false });
   const resources = new Map<string, Map<string, Route>>();
   for (const method of api.methods) {
@@ -173,7 +196,8 @@ function compileRoutes(api: RestApiConfig): Resource[] {
       }
     }
     const methods = resources.get(method.resourcePath) ?? new Map<string, Route>();
-    methods.set(method.httpMethod, { method, validators });
+    const bucket = throttle ? new TokenBucket({ ratePerSecond: method.throttle.rateLimit, capacity: method.throttle.burstLimit, now }) : undefined;
+    methods.set(method.httpMethod, { method, validators, bucket });
     resources.set(method.resourcePath, methods);
   }
   return [...resources].map(([path, methods]) => ({ path, segments: parseResourcePath(path), methods }));
@@ -255,7 +279,14 @@ interface Exchange {
   validationError?: string;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiConfig, resources: readonly Resource[], options: LocalRestApiOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  api: RestApiConfig,
+  resources: readonly Resource[],
+  counters: { throttled: number },
+  options: LocalRestApiOptions,
+): Promise<void> {
   const startedAt = Date.now();
   const requestId = randomUUID();
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -309,6 +340,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   const method = route.method;
   exchange.resourcePath = method.resourcePath;
   Object.assign(context, { resourcePath: method.resourcePath });
+  // The method's limits are known once its route is: throttled before any check, as the stage does.
+  if (route.bucket && !route.bucket.take()) {
+    counters.throttled += 1;
+    return fail('THROTTLED');
+  }
   const query = Object.fromEntries(url.searchParams);
   exchange.params = { path: match.params, querystring: query, header: headers };
 

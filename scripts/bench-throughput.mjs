@@ -1,6 +1,8 @@
 // Throughput and completion through local mode (part of `npm run bench`): a burst of run requests,
 // the local Batch throttled like the real service (50 calls per second per account, every
-// operation from one budget). Reports how fast the API accepts, how close SubmitJob gets to the
+// operation from one budget), and the REST stage throttled as deployed (its method settings:
+// 50 requests/s, burst 100 by default) unless `apiThrottle: false`. Reports how many requests the
+// stage answered 429, how fast the API accepts, how close SubmitJob gets to the
 // limit, the Batch calls each job costs, how long after a job's end its status is recorded, and
 // what was lost or submitted twice (both must be zero).
 import { execFileSync } from 'node:child_process';
@@ -34,6 +36,7 @@ const { url, requests, concurrency } = workerData;
 const ids = [];
 const rejections = {};
 let rejected = 0;
+let throttled = 0;
 let next = 0;
 Promise.all(
   Array.from({ length: concurrency }, async () => {
@@ -46,6 +49,7 @@ Promise.all(
       });
       const body = await response.json();
       if (response.status === 202) ids.push(body.runRequestID);
+      else if (response.status === 429) throttled++;
       else {
         rejected++;
         const key = response.status + ' ' + (body.message ?? '');
@@ -53,7 +57,7 @@ Promise.all(
       }
     }
   }),
-).then(() => parentPort.postMessage({ ids, rejected, rejections }));
+).then(() => parentPort.postMessage({ ids, rejected, throttled, rejections }));
 `;
 
 function postBurst(workerData) {
@@ -67,9 +71,10 @@ function postBurst(workerData) {
 /**
  * `requests` run requests, `concurrency` at a time, through local mode of `stackDir` (the
  * repository's dev stack by default). `waitScale` scales the state machine's waits (1: as
- * deployed); `eventFaults` makes the local EventBridge lose, repeat or delay events.
+ * deployed); `eventFaults` makes the local EventBridge lose, repeat or delay events; `apiThrottle:
+ * false` lets every request past the stage's throttle (local mode's own limit is then the bound).
  */
-export async function throughput({ requests = 2000, throttle = 50, concurrency = 64, stackDir, waitScale = 1, eventFaults, statusDelayMs = 50 } = {}) {
+export async function throughput({ requests = 2000, throttle = 50, concurrency = 64, stackDir, waitScale = 1, eventFaults, statusDelayMs = 50, apiThrottle = true } = {}) {
   const { startLocalMode } = require(path.join(root, 'dist', 'app', 'local', 'index.js'));
   const { silentLog } = require(path.join(root, 'dist', 'app', 'local', 'types.js'));
   const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
@@ -82,6 +87,7 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
     stackDir,
     port: 0,
     waitScale,
+    apiThrottle,
     batchStatusDelayMs: statusDelayMs,
     batchThrottlePerSecond: throttle,
     eventFaults,
@@ -103,7 +109,7 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
     }, 100);
 
     // The clients post from a thread of their own: their work is not local mode's.
-    const { ids, rejected, rejections } = await postBurst({ url: local.runRequestsUrl, requests, concurrency });
+    const { ids, rejected, throttled, rejections } = await postBurst({ url: local.runRequestsUrl, requests, concurrency });
     const acceptedAt = performance.now();
     accepted = ids.length;
     await Promise.race([local.idle(), new Promise((_, reject) => setTimeout(() => reject(new Error('the burst did not finish in 20 minutes')), 20 * 60_000))]);
@@ -133,6 +139,10 @@ export async function throughput({ requests = 2000, throttle = 50, concurrency =
       accepted: ids.length,
       rejectedAtApi: rejected,
       rejections,
+      // 429 from the stage's throttle, and the limits it applied (null: switched off).
+      throttledAtApi: throttled,
+      apiThrottle: local.apiThrottle?.['POST /runrequests'] ?? null,
+      burstSeconds: (acceptedAt - started) / 1000,
       acceptedPerSecond: ids.length / ((acceptedAt - started) / 1000),
       secondsUntilAllSubmitted: ((allSubmittedAt ?? doneAt) - started) / 1000,
       submitJobCalls: batch.calls.SubmitJob ?? 0,

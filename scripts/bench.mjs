@@ -1,7 +1,8 @@
 // `npm run bench [-- --json FILE]`: synth wall time of the default stack (build included), each
 // Lambda bundle's size and cold `require` time (fresh processes), the cost per job of each
-// completion mode, and bursts through local mode (throughput, completion, lost events). A
-// benchmark, not a test; --json writes the headline figures to FILE.
+// completion mode, and bursts through local mode: first at the REST stage's deployed throttle (how
+// many the stage answers 429), then with that throttle off (local mode's own throughput,
+// completion, lost events). A benchmark, not a test; --json writes the headline figures to FILE.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -83,7 +84,9 @@ function pick(c) {
 }
 
 function printBurst(r) {
-  console.log(`  accepted at the API          ${r.accepted} of ${r.requests} (${r.acceptedPerSecond.toFixed(1)} per second), rejected ${r.rejectedAtApi} ${JSON.stringify(r.rejections)}`);
+  const stage = r.apiThrottle ? `${r.apiThrottle.rateLimit}/s, burst ${r.apiThrottle.burstLimit}` : 'off (unthrottled)';
+  console.log(`  stage throttle               ${stage}: ${r.throttledAtApi} of ${r.requests} answered 429 in ${r.burstSeconds.toFixed(1)} s`);
+  console.log(`  accepted at the API          ${r.accepted} of ${r.requests} (${r.acceptedPerSecond.toFixed(1)} per second), rejected otherwise ${r.rejectedAtApi} ${JSON.stringify(r.rejections)}`);
   console.log(`  every job submitted after    ${r.secondsUntilAllSubmitted.toFixed(1)} s (${r.submitJobCalls} SubmitJob calls, ${r.duplicateJobs} duplicate jobs)`);
   console.log(`  effective SubmitJob rate     ${r.submitJobPerSecond.toFixed(1)}/s = ${r.submitJobRatePercent.toFixed(0)} % of the ${r.throttleLimit}/s limit`);
   console.log(`  Batch calls                  ${JSON.stringify(r.batchCalls)}: ${r.batchCallsPerJob.toFixed(2)} per job; ${r.throttledCallsAbsorbed} throttled and retried`);
@@ -106,24 +109,41 @@ function pollOnlyStack() {
 const burst = Number(process.env.BENCH_THROUGHPUT_REQUESTS ?? 2000);
 if (burst > 0) {
   const { throughputInChildProcess: throughput } = await import('./bench-throughput.mjs');
-  console.log(`\nThroughput, events completion (the default): ${burst} run requests through local mode, Batch throttled at 50 calls/s...`);
-  const events = throughput({ requests: burst });
+  // What a deployment does with the burst: the stage's throttle, as synthesized, answers most of it 429.
+  console.log(`\nThe burst at the deployed stage throttle: ${burst} run requests through local mode, REST stage throttled as synthesized...`);
+  const staged = throughput({ requests: burst });
+  printBurst(staged);
+  figures.stageThrottle = {
+    requests: staged.requests,
+    rateLimit: staged.apiThrottle?.rateLimit,
+    burstLimit: staged.apiThrottle?.burstLimit,
+    throttled: staged.throttledAtApi,
+    accepted: staged.accepted,
+    burstSeconds: staged.burstSeconds,
+    lost: staged.lost,
+    duplicateJobs: staged.duplicateJobs,
+  };
+  // Every burst below passes the stage's throttle (--no-api-throttle): they measure local mode's own
+  // pipeline, which a stage at its default would never feed this fast.
+  console.log(`\nThroughput, UNTHROTTLED at the API (--no-api-throttle), events completion (the default): ${burst} run requests through local mode, Batch throttled at 50 calls/s...`);
+  const events = throughput({ requests: burst, apiThrottle: false });
   printBurst(events);
   // Local mode runs the API, the stream, Step Functions and every Lambda on one event loop (DynamoDB
   // on a thread beside it, the jobs' processes started by a helper): on a 2-core machine it cannot
   // submit 50 jobs a second itself. Under a limit it can exceed, the share of the limit SubmitJob
   // reaches shows how the throttling is absorbed.
   const lowerLimit = Number(process.env.BENCH_LOWER_LIMIT ?? 20);
-  console.log(`\nThe same burst with Batch throttled at ${lowerLimit} calls/s (under what local mode can submit)...`);
-  const limited = throughput({ requests: burst, throttle: lowerLimit });
+  console.log(`\nThe same burst, unthrottled at the API, with Batch throttled at ${lowerLimit} calls/s (under what local mode can submit)...`);
+  const limited = throughput({ requests: burst, throttle: lowerLimit, apiThrottle: false });
   printBurst(limited);
   // 10 % of events lost: every run must still end right, the lost ends found by the safety net
   // (waits scaled by 0.01: the first check after 9 s).
   const dropRequests = Math.min(burst, 200);
-  console.log(`\n${dropRequests} run requests with 10 % of the events lost (safety-net checks scaled by 0.01)...`);
-  const dropped = throughput({ requests: dropRequests, waitScale: 0.01, eventFaults: { lostRate: 0.1 } });
+  console.log(`\n${dropRequests} run requests, unthrottled at the API, with 10 % of the events lost (safety-net checks scaled by 0.01)...`);
+  const dropped = throughput({ requests: dropRequests, waitScale: 0.01, eventFaults: { lostRate: 0.1 }, apiThrottle: false });
   printBurst(dropped);
   figures.throughput = {
+    apiThrottle: 'off',
     requests: events.requests,
     submitJobRatePercent: events.submitJobRatePercent,
     submitJobPerSecond: events.submitJobPerSecond,
@@ -143,8 +163,8 @@ if (burst > 0) {
     droppedRun: { requests: dropped.requests, finalStatuses: dropped.finalStatuses, lost: dropped.lost, duplicateJobs: dropped.duplicateJobs, describeJobsCalls: dropped.batchCalls.DescribeJobs ?? 0 },
   };
   if (process.env.BENCH_POLL_BASELINE !== '0') {
-    console.log(`\nThroughput, polling only (completion: 'poll', the figures before events): ${burst} run requests...`);
-    const poll = throughput({ requests: burst, stackDir: pollOnlyStack() });
+    console.log(`\nThroughput, UNTHROTTLED at the API, polling only (completion: 'poll', the figures before events): ${burst} run requests...`);
+    const poll = throughput({ requests: burst, stackDir: pollOnlyStack(), apiThrottle: false });
     printBurst(poll);
     figures.pollOnly = {
       throughput: { requests: poll.requests, submitJobRatePercent: poll.submitJobRatePercent, lost: poll.lost, duplicateJobs: poll.duplicateJobs, batchCallsPerJob: poll.batchCallsPerJob, throttledCalls: poll.throttledCallsAbsorbed },

@@ -2,7 +2,8 @@
 // and run one environment's pipeline (dev by default) on this machine from those artifacts (see local/index.ts).
 // For tests and tools: --stack-dir DIR uses an already synthesized stack (no build, no synth),
 // --json prints one JSON line with the URLs and where results land once ready, --batch-status-delay-ms and
-// --batch-throttle tune the local Batch; --events-lost RATE, --events-repeated RATE and
+// --batch-throttle tune the local Batch, --no-api-throttle lets every request past the REST stage's
+// throttle (on by default, at the rate and burst the stage deploys); --events-lost RATE, --events-repeated RATE and
 // --events-delay-ms N make the local EventBridge lose, repeat and delay events (the safety net at work).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 function usage(message) {
-  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--events-lost RATE] [--events-repeated RATE] [--events-delay-ms N] [--verbose]`);
+  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--no-api-throttle] [--events-lost RATE] [--events-repeated RATE] [--events-delay-ms N] [--verbose]`);
   process.exit(2);
 }
 
@@ -32,6 +33,7 @@ try {
       'stack-dir': { type: 'string' },
       'batch-status-delay-ms': { type: 'string' },
       'batch-throttle': { type: 'string' },
+      'no-api-throttle': { type: 'boolean', default: false },
       'events-lost': { type: 'string' },
       'events-repeated': { type: 'string' },
       'events-delay-ms': { type: 'string' },
@@ -108,7 +110,7 @@ watchParents((pid) =>
   }),
 );
 try {
-  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, batchStatusDelayMs, batchThrottlePerSecond, eventFaults, log, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
+  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, apiThrottle: !args['no-api-throttle'], batchStatusDelayMs, batchThrottlePerSecond, eventFaults, log, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
 } catch (err) {
   console.error(`local mode could not start: ${startError(err)}`);
   process.exit(1);
@@ -116,6 +118,15 @@ try {
 holding = false;
 for (const [event, fields] of held.splice(0)) eventLog(event, fields);
 if (stopWhenStarted) await stop(stopWhenStarted);
+
+/** The REST throttle in one line: each method's limits (one figure when all share them), or off. */
+function throttleLine(throttles) {
+  if (!throttles) return 'off (--no-api-throttle): every request passes, which no deployed stage does';
+  const limits = Object.entries(throttles).map(([route, t]) => [route, `${t.rateLimit} requests/s, burst ${t.burstLimit}`]);
+  const same = new Set(limits.map(([, l]) => l)).size === 1;
+  const figures = same ? `${limits[0][1]}, each REST method apart` : limits.map(([route, l]) => `${route}: ${l}`).join('; ');
+  return `${figures}, then 429 (as the stage deploys; --no-api-throttle: off)`;
+}
 
 /** Why local mode could not start, with what to do where the user can do something. */
 function startError(err) {
@@ -136,8 +147,8 @@ const reconcileCommand = `${Object.entries(operatorEnv).map(([name, value]) => `
     npm run reconcile -- --table-name ${tableName} --state-machine-arn ${local.stateMachineArn} --dry-run`;
 
 if (args.json) {
-  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, artifactsDir, jobLogsDir } = local;
-  console.log(JSON.stringify({ pid: process.pid, statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, stateMachineArn, tableName, operatorEnv, artifactsDir, jobLogsDir }));
+  const { statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, apiThrottle, stateMachineArn, artifactsDir, jobLogsDir } = local;
+  console.log(JSON.stringify({ pid: process.pid, statusPageUrl, apiUrl, runRequestsUrl, websocketUrl, identity, apiThrottle: apiThrottle ?? null, stateMachineArn, tableName, operatorEnv, artifactsDir, jobLogsDir }));
 }
 
 if (!args.json) console.log(`batch-gateway local mode (no AWS account, no credentials: every caller is ${local.identity})
@@ -148,6 +159,7 @@ if (!args.json) console.log(`batch-gateway local mode (no AWS account, no creden
   artifacts     ${path.join(local.artifactsDir, '<runRequestID>')}${path.sep}   (the barcode's PNG, a job's stored results)
   job output    ${path.join(local.jobLogsDir, '<jobId>.log')}   (the jobId: GET ${local.runRequestsUrl}/{id}; the status page links it)
   waits         scaled by ${waitScale}
+  throttle      ${throttleLine(local.apiThrottle)}
 Try:
   curl -s -X POST ${local.runRequestsUrl} -H 'content-type: application/json' -d '{"processname":"barcode","clientname":"me","parameters":{"text":"HELLO-123"}}'
 Requests still ACCEPTED (docs/operations.md), in another terminal:

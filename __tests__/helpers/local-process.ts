@@ -20,6 +20,8 @@ export interface LocalProcess {
   readonly runRequestsUrl: string;
   readonly websocketUrl: string;
   readonly identity: string;
+  /** Each REST method's throttle (`POST /runrequests` → its rate and burst), null with `--no-api-throttle`. */
+  readonly apiThrottle: Record<string, { rateLimit: number; burstLimit: number }> | null;
   /** The run-requests table and the state machine, by the names `npm run reconcile` takes. */
   readonly tableName: string;
   readonly stateMachineArn: string;
@@ -61,7 +63,7 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
   );
   const log: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
-  const urls = await new Promise<Record<string, string> & { pid: number; operatorEnv: Record<string, string> }>((resolve, reject) => {
+  const urls = await new Promise<Record<string, string> & { pid: number; operatorEnv: Record<string, string>; apiThrottle: LocalProcess['apiThrottle'] }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${log.slice(-20).join('\n')}`)), 60_000);
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
@@ -90,6 +92,7 @@ export async function startLocalProcess(name: string, configure?: (dev: Environm
     runRequestsUrl: urls.runRequestsUrl,
     websocketUrl: urls.websocketUrl,
     identity: urls.identity,
+    apiThrottle: urls.apiThrottle,
     tableName: urls.tableName,
     stateMachineArn: urls.stateMachineArn,
     operatorEnv: urls.operatorEnv,

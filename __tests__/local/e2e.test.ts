@@ -309,6 +309,7 @@ describe('local mode, where results land', () => {
     const line = (label: string) => banner.find((l) => l.startsWith(`  ${label} `));
     expect(line('artifacts')).toContain(` ${path.join(dataDir, 's3', LOCAL_ARTIFACTS_BUCKET, '<runRequestID>')}/ `);
     expect(line('job output')).toContain(` ${path.join(dataDir, 'batch', 'logs', '<jobId>.log')} `);
+    expect(line('throttle')).toBe('  throttle      50 requests/s, burst 100, each REST method apart, then 429 (as the stage deploys; --no-api-throttle: off)');
     expect(banner.at(-1)).toBe(`Ctrl-C (or kill ${child.pid}) stops everything.`);
   }, 60_000);
 });
@@ -380,4 +381,55 @@ describe("local mode's own endpoints, for the status page", () => {
       expect({ limit, ...refused }).toEqual({ limit, status: 400, body: { message: `limit must be a whole number from 1 to 100 (got ${limit})` } });
     }
   });
+});
+
+describe('local mode, throttled as the deployed stage is', () => {
+  /** 429s and the other statuses of `n` POSTs sent at once; invalid bodies, so that nothing runs. */
+  const burst = async (url: string, n: number) => {
+    const started = performance.now();
+    const responses = await Promise.all(
+      Array.from({ length: n }, () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"processname": 7}' }).then(async (r) => ({ status: r.status, body: await r.text() }))),
+    );
+    return { responses, seconds: (performance.now() - started) / 1000 };
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('says what it throttles at: the stage default of the synthesized stack, per method', () => {
+    expect(local.apiThrottle).toEqual({ 'POST /runrequests': { rateLimit: 50, burstLimit: 100 }, 'GET /runrequests/{runRequestID}': { rateLimit: 50, burstLimit: 100 } });
+  });
+
+  it("answers a burst past the stage's 100 with 429s, and a rate under its 50/s with none", async () => {
+    // Act
+    const { responses, seconds } = await burst(local.runRequestsUrl, 200);
+    const steady: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await sleep(50);
+      steady.push((await post('{"processname": 7}')).status);
+    }
+    const throttledCount = Number((await local.state()).apiThrottledRequests);
+    // The bucket full again for the tests after this one.
+    await sleep(2_100);
+
+    // Assess: the burst, plus what came back at 50/s while it was on its way.
+    const passed = responses.filter((r) => r.status === 400).length;
+    const refused = responses.filter((r) => r.status === 429);
+    expect(passed).toBeGreaterThanOrEqual(100);
+    expect(passed).toBeLessThanOrEqual(100 + Math.ceil(50 * seconds) + 1);
+    expect(refused.length).toBe(200 - passed);
+    expect(new Set(refused.map((r) => r.body))).toEqual(new Set(['{"message":"Too Many Requests"}']));
+    expect(steady).toEqual(Array(20).fill(400));
+    expect(throttledCount).toBeGreaterThanOrEqual(refused.length);
+  });
+
+  it('lets every request pass with --no-api-throttle, and says so', async () => {
+    const unthrottled = await startLocalProcess('e2e-unthrottled', undefined, ['--no-api-throttle']);
+    try {
+      const { responses } = await burst(unthrottled.runRequestsUrl, 200);
+
+      expect(unthrottled.apiThrottle).toBeNull();
+      expect(responses.map((r) => r.status)).toEqual(Array(200).fill(400));
+    } finally {
+      await unthrottled.stop();
+    }
+  }, 90_000);
 });

@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LocalDynamo, startLocalDynamo } from '../../local/dynamodb';
-import { ItemWritten, MAX_REQUEST_BODY_BYTES, startLocalRestApi } from '../../local/rest';
-import { RestApiConfig, restApiFromConfig } from '../../local/rest-config';
+import { ItemWritten, LocalRestApi, MAX_REQUEST_BODY_BYTES, startLocalRestApi } from '../../local/rest';
+import { ACCOUNT_THROTTLE, RestApiConfig, restApiFromConfig } from '../../local/rest-config';
 import { LocalLog, LocalService } from '../../local/types';
 import { RUN_REQUEST_BODY_SCHEMA } from '../../modules/api-ingest';
-import { resourceNamed, synthDev } from '../helpers/synth';
+import { resourceNamed, resourcesOf, synthDev } from '../helpers/synth';
 
 /** A response's body as text. */
 async function text(response: IncomingMessage): Promise<string> {
@@ -83,6 +83,52 @@ describe('restApiFromConfig (default stack)', () => {
   it('reads the gateway responses for validation failures', () => {
     expect(api.gatewayResponses.BAD_REQUEST_BODY).toMatchObject({ statusCode: 400, responseTemplates: { 'application/json': expect.stringContaining('$context.error.validationErrorString') } });
     expect(api.gatewayResponses.BAD_REQUEST_PARAMETERS).toMatchObject({ statusCode: 400 });
+  });
+
+  it("gives each method the stage's throttle as synthesized: 50 requests/s, burst 100", () => {
+    expect(Object.values(resourcesOf(json, 'aws_api_gateway_method_settings'))).toEqual([
+      expect.objectContaining({ method_path: '*/*', settings: expect.objectContaining({ throttling_rate_limit: 50, throttling_burst_limit: 100 }) }),
+    ]);
+    expect(api.methods.map((m) => [`${m.httpMethod} ${m.resourcePath}`, m.throttle])).toEqual([
+      ['POST /runrequests', { rateLimit: 50, burstLimit: 100 }],
+      ['GET /runrequests/{runRequestID}', { rateLimit: 50, burstLimit: 100 }],
+    ]);
+  });
+
+  it("takes a method's own override first, the stage's for what it leaves out (or sets to -1), and never more than the account's", () => {
+    const config = structuredClone(json);
+    const [stageSettings] = Object.values(resourcesOf(config, 'aws_api_gateway_method_settings'));
+    Object.assign(stageSettings.settings, { throttling_rate_limit: 20_000, throttling_burst_limit: 200 });
+    config.resource.aws_api_gateway_method_settings['get-override'] = {
+      ...stageSettings,
+      method_path: 'runrequests/{runRequestID}/GET',
+      settings: { throttling_rate_limit: 5, throttling_burst_limit: -1 },
+    };
+
+    const throttles = restApiFromConfig(config, resolveTableNames).methods.map((m) => [`${m.httpMethod} ${m.resourcePath}`, m.throttle]);
+
+    expect(throttles).toEqual([
+      ['POST /runrequests', { rateLimit: ACCOUNT_THROTTLE.rateLimit, burstLimit: 200 }],
+      ['GET /runrequests/{runRequestID}', { rateLimit: 5, burstLimit: 200 }],
+    ]);
+  });
+
+  it("gives every method the account's limits when the stage sets none", () => {
+    const config = structuredClone(json);
+    delete config.resource.aws_api_gateway_method_settings;
+
+    const throttles = restApiFromConfig(config, resolveTableNames).methods.map((m) => m.throttle);
+
+    expect(throttles).toEqual([ACCOUNT_THROTTLE, ACCOUNT_THROTTLE]);
+    expect(ACCOUNT_THROTTLE).toEqual({ rateLimit: 10_000, burstLimit: 5_000 });
+  });
+
+  it('refuses a method path that is neither */* nor <path>/<METHOD>', () => {
+    const config = structuredClone(json);
+    const [stageSettings] = Object.values(resourcesOf(config, 'aws_api_gateway_method_settings'));
+    stageSettings.method_path = 'runrequests';
+
+    expect(() => restApiFromConfig(config, resolveTableNames)).toThrow(/method_path must be \*\/\* or <resource path>\/<HTTP method> \(got 'runrequests'\)/);
   });
 
   it('refuses an interpolation that resolve leaves as it is', () => {
@@ -401,6 +447,82 @@ describe('local REST API (default stack, local DynamoDB)', () => {
       integrationStatus: 200,
       userArn: CALLER,
       sourceIp: '10.0.0.1',
+    });
+  });
+
+  describe("the stage's throttle (each method its own bucket, on the test's clock)", () => {
+    let clock: number;
+    let throttled: LocalRestApi;
+    const body = JSON.stringify({ processname: 'sample', clientname: 'throttle' });
+    const postTo = (server: LocalService, payload = body) => fetch(`${server.url}/runrequests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+
+    beforeEach(async () => {
+      clock = 0;
+      throttled = await startLocalRestApi({ api, dynamodbEndpoint: dynamo.endpoint, identity: { userArn: CALLER }, now: () => clock, log });
+    });
+    afterEach(() => throttled.close());
+
+    it('answers a burst past the configured burst (100) with 429 Too Many Requests, as API Gateway, and stores none of those', async () => {
+      const countBefore = await itemCount();
+
+      const responses = await Promise.all(Array.from({ length: 130 }, () => postTo(throttled)));
+
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 202)).toHaveLength(100);
+      const refused = responses.filter((r) => r.status === 429);
+      expect(refused).toHaveLength(30);
+      for (const response of refused) {
+        expect(response.headers.get('content-type')).toBe('application/json');
+        expect(response.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
+        expect(response.headers.get('x-amzn-requestid')).toMatch(UUID);
+        expect(await response.text()).toBe('{"message":"Too Many Requests"}');
+      }
+      expect(await itemCount()).toBe(countBefore! + 100);
+      expect(throttled.throttledRequests).toBe(30);
+    });
+
+    it('throttles before validation, and each method apart: an emptied POST leaves GET its own 100', async () => {
+      const invalid = await Promise.all(Array.from({ length: 110 }, () => postTo(throttled, '{"processname": 7}')));
+      const gets = await Promise.all(Array.from({ length: 100 }, () => getRunRequest('00000000-0000-4000-8000-000000000000', throttled.url)));
+
+      expect(invalid.filter((r) => r.status === 400)).toHaveLength(100);
+      expect(invalid.filter((r) => r.status === 429)).toHaveLength(10);
+      expect(gets.map((r) => r.status)).toEqual(Array(100).fill(404));
+    });
+
+    it('answers none of a steady 40 requests/s with 429, once the burst is spent too', async () => {
+      await Promise.all(Array.from({ length: 100 }, () => postTo(throttled, '{}')));
+      expect((await postTo(throttled, '{}')).status).toBe(429);
+
+      const statuses: number[] = [];
+      for (let i = 0; i < 80; i++) {
+        clock += 25;
+        statuses.push((await postTo(throttled)).status);
+      }
+
+      expect(statuses).toEqual(Array(80).fill(202));
+    });
+
+    it('admits the burst again at 50 a second after it was spent', async () => {
+      await Promise.all(Array.from({ length: 101 }, () => postTo(throttled, '{}')));
+
+      clock += 1_000;
+      const afterASecond = await Promise.all(Array.from({ length: 60 }, () => postTo(throttled, '{}')));
+
+      expect(afterASecond.filter((r) => r.status === 400)).toHaveLength(50);
+      expect(afterASecond.filter((r) => r.status === 429)).toHaveLength(10);
+    });
+
+    it('lets every request pass with throttle: false', async () => {
+      const unthrottled = await startLocalRestApi({ api, dynamodbEndpoint: dynamo.endpoint, identity: { userArn: CALLER }, throttle: false, now: () => clock, log });
+      try {
+        const responses = await Promise.all(Array.from({ length: 150 }, () => postTo(unthrottled, '{}')));
+
+        expect(responses.map((r) => r.status)).toEqual(Array(150).fill(400));
+        expect(unthrottled.throttledRequests).toBe(0);
+      } finally {
+        await unthrottled.close();
+      }
     });
   });
 
