@@ -26,6 +26,7 @@ import { ApiGatewayContext, formatRequestTime, javaMatches, RequestParams, rende
 import { IntegrationResponseConfig, RestApiConfig, RestMethodConfig } from './rest-config';
 import { closeServer, listenLocally } from './listen';
 import { LocalLog, LocalService } from './types';
+import { LocalTransactions } from './dynamodb-transactions';
 
 /** Who the local API says every caller is (`$context.identity`). */
 export interface LocalCallerIdentity {
@@ -37,7 +38,7 @@ export interface LocalCallerIdentity {
   readonly sourceIp?: string;
 }
 
-/** An item a PutItem integration stored: what DynamoDB Streams would carry as NewImage. */
+/** An item a PutItem (or a TransactWriteItems' Put) integration stored: what DynamoDB Streams would carry as NewImage. */
 export interface ItemWritten {
   readonly tableName: string;
   readonly item: Record<string, AttributeValue>;
@@ -106,8 +107,10 @@ type GatewayErrorType = keyof typeof GATEWAY_ERRORS;
 export async function startLocalRestApi(options: LocalRestApiOptions): Promise<LocalRestApi> {
   const { api, log } = options;
   const routes = compileRoutes(api);
+  // dynalite implements no transactions: the POST's TransactWriteItems runs here (local/dynamodb-transactions.ts).
+  const transactions = new LocalTransactions((action, body) => callAwsJson(options.dynamodbEndpoint, `${AWS_JSON_TARGETS.dynamodb}.${action}`, JSON.stringify(body), 10_000));
   const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, api, routes, options).catch((error: Error) => {
+    handle(req, res, api, routes, options, transactions).catch((error: Error) => {
       log('rest.internal-error', { level: 'error', error: error.message });
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, '{"message": "Internal server error"}');
       else res.destroy();
@@ -255,7 +258,14 @@ interface Exchange {
   validationError?: string;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiConfig, resources: readonly Resource[], options: LocalRestApiOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  api: RestApiConfig,
+  resources: readonly Resource[],
+  options: LocalRestApiOptions,
+  transactions: LocalTransactions,
+): Promise<void> {
   const startedAt = Date.now();
   const requestId = randomUUID();
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -352,8 +362,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   const { service, action } = integration.awsAction!;
   const integrationStarted = Date.now();
   let result: { status: number; body: string; headers: Headers };
+  let puts: ItemWritten[] = [];
   try {
-    result = await callAwsJson(options.dynamodbEndpoint, `${AWS_JSON_TARGETS[service]}.${action}`, integrationBody, integration.timeoutMilliseconds);
+    if (service === 'dynamodb' && action === 'TransactWriteItems') {
+      const transaction = await transactions.transactWrite(integrationBody);
+      result = { status: transaction.status, body: transaction.body, headers: new Headers({ 'content-type': 'application/x-amz-json-1.0' }) };
+      puts = transaction.puts;
+    } else {
+      result = await callAwsJson(options.dynamodbEndpoint, `${AWS_JSON_TARGETS[service]}.${action}`, integrationBody, integration.timeoutMilliseconds);
+    }
   } catch (error) {
     exchange.integrationLatency = Date.now() - integrationStarted;
     const timedOut = (error as Error).name === 'TimeoutError';
@@ -383,6 +400,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, api: RestApiCon
   Object.assign(responseHeaders, mapResponseParameters(response, result.headers));
 
   if (action === 'PutItem' && result.status === 200) notifyItemWritten(integrationBody, options);
+  for (const put of puts) notifyPut(put, options);
   reply(status, responseHeaders, responseBody);
 }
 
@@ -740,10 +758,9 @@ function signedHeaders(host: string, target: string, body: string, now: Date): R
 }
 
 function notifyItemWritten(renderedRequest: string, options: LocalRestApiOptions): void {
-  if (!options.onItemWritten) return;
   try {
     const request = JSON.parse(renderedRequest) as { TableName: string; Item: Record<string, AttributeValue> };
-    options.onItemWritten({ tableName: request.TableName, item: request.Item });
+    notifyPut({ tableName: request.TableName, item: request.Item }, options);
   } catch (error) {
     options.log('rest.on-item-written-failed', { level: 'error', error: (error as Error).message });
   }
@@ -755,6 +772,15 @@ function notifyItemWritten(renderedRequest: string, options: LocalRestApiOptions
  * Writes the response. After a refused body it goes out at once, whole, with `Connection: close`, but
  * ends (and Node closes the connection) only once `refusedBodySent` settles: see discardRestOfBody.
  */
+function notifyPut(put: ItemWritten, options: LocalRestApiOptions): void {
+  if (!options.onItemWritten) return;
+  try {
+    options.onItemWritten(put);
+  } catch (error) {
+    options.log('rest.on-item-written-failed', { level: 'error', error: (error as Error).message });
+  }
+}
+
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string, refusedBodySent?: Promise<void>): void {
   if (refusedBodySent === undefined) {
     res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
