@@ -25,6 +25,28 @@ export const RUN_REQUEST_KEY = 'runRequestID';
 /** TTL attribute (epoch seconds), set once a request is finished. */
 export const RUN_REQUEST_TTL_ATTRIBUTE = 'expiresAt';
 
+/**
+ * `Idempotency-Key` (IETF httpapi draft "The Idempotency-Key HTTP Header Field"): a caller that
+ * sends the same key with the same body again, within the window, is answered the run its first
+ * POST started, and nothing new starts. Keys are the caller's own: another identity's same key is
+ * another run.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+/** 1 to 64 characters: letters, digits and `_ . : -`. */
+export const IDEMPOTENCY_KEY_PATTERN = '^[A-Za-z0-9_.:-]{1,64}$';
+/** How long a key is remembered: 24 hours from the POST that first used it. */
+export const IDEMPOTENCY_WINDOW_SECONDS = 86_400;
+/**
+ * Where the table keeps a key: two items beside the run requests, keyed
+ * `idempotency-key/<key>/<caller>/body` and `.../run` (a key holds no `/` and the suffix is fixed, so
+ * each names one key of one caller; no GET path can name them, a path parameter holding no `/`). They hold no `status`, so no stream consumer takes them for a run.
+ */
+export const IDEMPOTENCY_ITEM_PREFIX = 'idempotency-key/';
+/** The item that holds the first body under a key (a repeat with another body is refused). */
+export const IDEMPOTENCY_BODY_SUFFIX = '/body';
+/** The item that holds the run a key started (`keyedRunRequestID`). */
+export const IDEMPOTENCY_RUN_SUFFIX = '/run';
+
 /** A processname (and a route's name): letters and digits first, then `_ . -` too. */
 export const PROCESSNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 /** A client id for notifications (the REST body and the WebSocket query string). */
@@ -64,6 +86,8 @@ export const runRequestSchema = z.object({
   parameters: z.optional(stringMap()),
   /** Client id for notifications. */
   clientId: z.optional(z.string()),
+  /** The `Idempotency-Key` the request was posted with. */
+  idempotencyKey: z.optional(z.string()),
   /** Who posted the request: the SigV4 caller's ARN, or `apikey:<id>` with API-key auth. */
   callerIdentity: z.string(),
   status: z.enum(RUN_REQUEST_STATUSES),

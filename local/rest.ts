@@ -32,6 +32,7 @@ import { IntegrationResponseConfig, RestApiConfig, RestMethodConfig } from './re
 import { closeServer, listenLocally } from './listen';
 import { TokenBucket } from './token-bucket';
 import { LocalLog, LocalService } from './types';
+import { LocalTransactions } from './dynamodb-transactions';
 
 /** Who the local API says every caller is (`$context.identity`). */
 export interface LocalCallerIdentity {
@@ -43,7 +44,7 @@ export interface LocalCallerIdentity {
   readonly sourceIp?: string;
 }
 
-/** An item a PutItem integration stored: what DynamoDB Streams would carry as NewImage. */
+/** An item a PutItem (or a TransactWriteItems' Put) integration stored: what DynamoDB Streams would carry as NewImage. */
 export interface ItemWritten {
   readonly tableName: string;
   readonly item: Record<string, AttributeValue>;
@@ -124,8 +125,10 @@ export async function startLocalRestApi(options: LocalRestApiOptions): Promise<L
   const { api, log } = options;
   const routes = compileRoutes(api, options.throttle ?? true, options.now);
   const counters = { throttled: 0 };
+  // dynalite implements no transactions: the POST's TransactWriteItems runs here (local/dynamodb-transactions.ts).
+  const transactions = new LocalTransactions((action, body) => callAwsJson(options.dynamodbEndpoint, `${AWS_JSON_TARGETS.dynamodb}.${action}`, JSON.stringify(body), 10_000));
   const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, api, routes, counters, options).catch((error: Error) => {
+    handle(req, res, api, routes, counters, options, transactions).catch((error: Error) => {
       log('rest.internal-error', { level: 'error', error: error.message });
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, '{"message": "Internal server error"}');
       else res.destroy();
@@ -286,6 +289,7 @@ async function handle(
   resources: readonly Resource[],
   counters: { throttled: number },
   options: LocalRestApiOptions,
+  transactions: LocalTransactions,
 ): Promise<void> {
   const startedAt = Date.now();
   const requestId = randomUUID();
@@ -388,8 +392,15 @@ async function handle(
   const { service, action } = integration.awsAction!;
   const integrationStarted = Date.now();
   let result: { status: number; body: string; headers: Headers };
+  let puts: ItemWritten[] = [];
   try {
-    result = await callAwsJson(options.dynamodbEndpoint, `${AWS_JSON_TARGETS[service]}.${action}`, integrationBody, integration.timeoutMilliseconds);
+    if (service === 'dynamodb' && action === 'TransactWriteItems') {
+      const transaction = await transactions.transactWrite(integrationBody);
+      result = { status: transaction.status, body: transaction.body, headers: new Headers({ 'content-type': 'application/x-amz-json-1.0' }) };
+      puts = transaction.puts;
+    } else {
+      result = await callAwsJson(options.dynamodbEndpoint, `${AWS_JSON_TARGETS[service]}.${action}`, integrationBody, integration.timeoutMilliseconds);
+    }
   } catch (error) {
     exchange.integrationLatency = Date.now() - integrationStarted;
     const timedOut = (error as Error).name === 'TimeoutError';
@@ -419,6 +430,7 @@ async function handle(
   Object.assign(responseHeaders, mapResponseParameters(response, result.headers));
 
   if (action === 'PutItem' && result.status === 200) notifyItemWritten(integrationBody, options);
+  for (const put of puts) notifyPut(put, options);
   reply(status, responseHeaders, responseBody);
 }
 
@@ -776,10 +788,9 @@ function signedHeaders(host: string, target: string, body: string, now: Date): R
 }
 
 function notifyItemWritten(renderedRequest: string, options: LocalRestApiOptions): void {
-  if (!options.onItemWritten) return;
   try {
     const request = JSON.parse(renderedRequest) as { TableName: string; Item: Record<string, AttributeValue> };
-    options.onItemWritten({ tableName: request.TableName, item: request.Item });
+    notifyPut({ tableName: request.TableName, item: request.Item }, options);
   } catch (error) {
     options.log('rest.on-item-written-failed', { level: 'error', error: (error as Error).message });
   }
@@ -791,6 +802,15 @@ function notifyItemWritten(renderedRequest: string, options: LocalRestApiOptions
  * Writes the response. After a refused body it goes out at once, whole, with `Connection: close`, but
  * ends (and Node closes the connection) only once `refusedBodySent` settles: see discardRestOfBody.
  */
+function notifyPut(put: ItemWritten, options: LocalRestApiOptions): void {
+  if (!options.onItemWritten) return;
+  try {
+    options.onItemWritten(put);
+  } catch (error) {
+    options.log('rest.on-item-written-failed', { level: 'error', error: (error as Error).message });
+  }
+}
+
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string, refusedBodySent?: Promise<void>): void {
   if (refusedBodySent === undefined) {
     res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });

@@ -422,9 +422,20 @@ function restApiRequests(v: TerraformValues, requests: Requests): void {
     const templates = Object.values((integration.request_templates ?? {}) as Record<string, string>).map((t) => v.resolve(t));
     const tables = [...new Set(templates.flatMap((t) => [...t.matchAll(/"TableName"\s*:\s*"([^"$]+)"/g)].map((x) => x[1])))];
     if (tables.length !== 1) throw new Error(`${source}: expected one TableName in the request templates, found ${tables.join(', ') || 'none'}`);
-    requests.add({ principal: roleName, action: `dynamodb:${action}`, resource: tableArnNamed(v, tables[0]), source: `${source} (${service}:action/${action})` });
+    // TransactWriteItems is no IAM action: IAM authorizes each of its operations the templates write.
+    const actions =
+      action === 'TransactWriteItems'
+        ? [...new Set(templates.flatMap((t) => [...t.matchAll(/\{"(Put|Update|Delete|ConditionCheck)":/g)].map((x) => TRANSACTION_OPERATION_ACTIONS[x[1]])))]
+        : [action];
+    if (actions.length === 0) throw new Error(`${source}: a TransactWriteItems template with no operation`);
+    for (const a of actions) {
+      requests.add({ principal: roleName, action: `dynamodb:${a}`, resource: tableArnNamed(v, tables[0]), source: `${source} (${service}:action/${action})` });
+    }
   }
 }
+
+/** The IAM action that authorizes each kind of TransactWriteItems operation. */
+const TRANSACTION_OPERATION_ACTIONS: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' };
 
 /** API Gateway invoking the WebSocket routes' functions, through their function policies. */
 function websocketRequests(v: TerraformValues, requests: Requests): void {

@@ -53,7 +53,7 @@ describe('restApiFromConfig (default stack)', () => {
     expect(post.authorization).toBe('AWS_IAM');
     expect(post.validator).toEqual({ name: 'body', validateRequestBody: true, validateRequestParameters: true });
     expect(post.requestModels['application/json']).toEqual({ name: 'RunRequest', schema: RUN_REQUEST_BODY_SCHEMA });
-    expect(post.integration).toMatchObject({ type: 'AWS', awsAction: { service: 'dynamodb', action: 'PutItem' }, passthroughBehavior: 'NEVER', timeoutMilliseconds: 10000 });
+    expect(post.integration).toMatchObject({ type: 'AWS', awsAction: { service: 'dynamodb', action: 'TransactWriteItems' }, passthroughBehavior: 'NEVER', timeoutMilliseconds: 10000 });
     expect(post.integration.responses.map((r) => [r.statusCode, r.selectionPattern])).toEqual(
       expect.arrayContaining([
         [202, undefined],

@@ -32,10 +32,16 @@ function context(extra: Partial<NonNullable<RenderInput['context']>> = {}): Rend
   };
 }
 
-/** Renders the PutItem request for a body and parses it as the JSON DynamoDB would receive. */
-function putItemRequest(body: unknown, ctx = context()): Json {
-  const { output } = renderMappingTemplate(putTemplate, { body: JSON.stringify(body), context: ctx });
+/** Renders the POST's TransactWriteItems request for a body (and headers) as DynamoDB would receive it. */
+function transaction(body: unknown, ctx = context(), header: Record<string, string> = {}): Json {
+  const { output } = renderMappingTemplate(putTemplate, { body: typeof body === 'string' ? body : JSON.stringify(body), context: ctx, params: { header } });
   return JSON.parse(output) as Json;
+}
+
+/** The transaction's put of the run request (its last item). */
+function putItemRequest(body: unknown, ctx = context(), header: Record<string, string> = {}): Json {
+  const items = transaction(body, ctx, header).TransactItems as Json[];
+  return items[items.length - 1].Put as Json;
 }
 
 describe('templates as Terraform strings', () => {
@@ -50,10 +56,12 @@ describe('templates as Terraform strings', () => {
   });
 });
 
-describe('POST /runrequests request template (PutItem)', () => {
+describe('POST /runrequests request template (TransactWriteItems)', () => {
   it('writes an ACCEPTED item keyed by the request id, never overwriting one', () => {
     const request = putItemRequest({ processname: 'sample', clientname: 'erp-nightly' });
 
+    expect(Object.keys(transaction({ processname: 'sample', clientname: 'erp-nightly' }))).toEqual(['TransactItems']);
+    expect(transaction({ processname: 'sample', clientname: 'erp-nightly' }).TransactItems).toHaveLength(1);
     expect(request).toEqual({
       TableName: 'run-requests',
       ConditionExpression: 'attribute_not_exists(runRequestID)',
@@ -142,6 +150,120 @@ describe('POST /runrequests request template (PutItem)', () => {
   });
 });
 
+describe('POST /runrequests with an Idempotency-Key', () => {
+  const BODY = { processname: 'sample', clientname: 'erp', parameters: { day: '2026-11-23' } };
+  const NOW_S = Math.floor(REQUEST_TIME_EPOCH / 1000);
+
+  it('puts the key\'s body item, then its run item, then the run, in one transaction', () => {
+    const raw = JSON.stringify(BODY);
+    const items = transaction(raw, context(), { 'Idempotency-Key': 'nightly-2026-11-23' }).TransactItems as Json[];
+
+    expect(items.map((i) => Object.keys(i)[0])).toEqual(['Put', 'Put', 'Put']);
+    expect(items[0].Put).toEqual({
+      TableName: 'run-requests',
+      ConditionExpression: 'attribute_not_exists(runRequestID) OR expiresAt < :now OR requestBody = :body',
+      ExpressionAttributeValues: { ':now': { N: String(NOW_S) }, ':body': { S: raw } },
+      Item: {
+        runRequestID: { S: `idempotency-key/nightly-2026-11-23/${CALLER}/body` },
+        requestBody: { S: raw },
+        expiresAt: { N: String(NOW_S + 86_400) },
+      },
+    });
+    expect(items[1].Put).toEqual({
+      TableName: 'run-requests',
+      ConditionExpression: 'attribute_not_exists(runRequestID) OR expiresAt < :now',
+      ExpressionAttributeValues: { ':now': { N: String(NOW_S) } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      Item: {
+        runRequestID: { S: `idempotency-key/nightly-2026-11-23/${CALLER}/run` },
+        keyedRunRequestID: { S: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' },
+        receivedAt: { S: '2026-11-23T08:07:01Z' },
+        expiresAt: { N: String(NOW_S + 86_400) },
+      },
+    });
+    expect(items[2].Put.ConditionExpression).toBe('attribute_not_exists(runRequestID)');
+    expect(items[2].Put.Item).toMatchObject({ runRequestID: { S: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' }, status: { S: 'ACCEPTED' }, idempotencyKey: { S: 'nightly-2026-11-23' } });
+  });
+
+  it('scopes a key to the caller: another identity (or an API key) with the same key names other items', () => {
+    const keyItems = (ctx: RenderInput['context']) =>
+      (transaction(BODY, ctx, { 'Idempotency-Key': 'k1' }).TransactItems as Json[]).slice(0, 2).map((i) => i.Put.Item.runRequestID.S as string);
+    const mine = keyItems(context());
+    const theirs = keyItems(context({ identity: { userArn: 'arn:aws:sts::111122223333:assumed-role/other/session' } }));
+    const keyed = keyItems(context({ identity: { apiKeyId: 'k3y1d' } }));
+
+    expect(new Set([...mine, ...theirs, ...keyed]).size).toBe(6);
+    expect(keyed).toEqual(['idempotency-key/k1/apikey:k3y1d/body', 'idempotency-key/k1/apikey:k3y1d/run']);
+  });
+
+  it('stores the body exactly as sent, hostile text included, as data', () => {
+    const raw = `{"processname": "p", "clientname": "it's \\"q\\" \\u2028 #set($x = 1) $context.requestId"}`;
+    const items = transaction(raw, context(), { 'Idempotency-Key': 'k' }).TransactItems as Json[];
+
+    expect(items[0].Put.Item.requestBody).toEqual({ S: raw });
+    expect(items[0].Put.ExpressionAttributeValues[':body']).toEqual({ S: raw });
+  });
+
+  it.each(['x'.repeat(65), 'has space', 'a/b', 'é', 'k"}]'])('turns an invalid key %j into two failing ConditionChecks, putting nothing', (key) => {
+    const items = transaction(BODY, context(), { 'Idempotency-Key': key }).TransactItems as Json[];
+
+    expect(items).toEqual([
+      { ConditionCheck: { TableName: 'run-requests', Key: { runRequestID: { S: 'idempotency-key/invalid/1' } }, ConditionExpression: 'attribute_exists(runRequestID)' } },
+      { ConditionCheck: { TableName: 'run-requests', Key: { runRequestID: { S: 'idempotency-key/invalid/2' } }, ConditionExpression: 'attribute_exists(runRequestID)' } },
+    ]);
+  });
+
+  it.each(['a', 'x'.repeat(64), 'A-z_0.9:-'])('accepts the key %j', (key) => {
+    expect(transaction(BODY, context(), { 'Idempotency-Key': key }).TransactItems).toHaveLength(3);
+  });
+
+  it('finds the header whatever its case (HTTP/2 clients send it lower-case)', () => {
+    expect(transaction(BODY, context(), { 'idempotency-key': 'k' }).TransactItems).toHaveLength(3);
+  });
+
+  const cancelled = (reasons: Json[]) =>
+    JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException', message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [...]', CancellationReasons: reasons });
+  const answer = (reasons: Json[]) => {
+    const result = renderMappingTemplate(responseTemplate('post', '400'), { body: cancelled(reasons), context: context() });
+    return { status: result.statusOverride, body: JSON.parse(result.output) as Json };
+  };
+  const CCF = { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' };
+  const NONE = { Code: 'None' };
+
+  it('answers a repeat (the run item refused, with its item) 200 with the run the key started', () => {
+    const item = { runRequestID: { S: 'idempotency-key/k/x/run' }, keyedRunRequestID: { S: 'first-request-id' }, receivedAt: { S: '2026-11-23T08:00:00Z' }, expiresAt: { N: '1' } };
+    expect(answer([NONE, { ...CCF, Item: item }, NONE])).toEqual({
+      status: 200,
+      body: { runRequestID: 'first-request-id', replayed: true, receivedAt: '2026-11-23T08:00:00Z', requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' },
+    });
+  });
+
+  it('answers another body under a live key 422, whether or not DynamoDB also reports the run item', () => {
+    for (const reasons of [[CCF, CCF, NONE], [CCF, NONE, NONE]]) {
+      const { status, body } = answer(reasons);
+      expect(status).toBe(422);
+      expect(body.message).toBe('this Idempotency-Key was used with another body in the last 24 hours: send that body again, or use a new key');
+    }
+  });
+
+  it('answers two POSTs of one key at once (TransactionConflict) 409: in progress, retry', () => {
+    const { status, body } = answer([{ Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }, NONE, NONE]);
+    expect(status).toBe(409);
+    expect(body.message).toBe('a request with this Idempotency-Key is in progress: retry shortly');
+  });
+
+  it('answers an invalid key (two reasons) 400 with the rule', () => {
+    const { status, body } = answer([CCF, CCF]);
+    expect(status).toBe(400);
+    expect(body.message).toBe('invalid Idempotency-Key header: 1 to 64 characters of A-Z a-z 0-9 _ . : -');
+  });
+
+  it('answers a run id that exists already (one reason) 409, and a throttled item 429', () => {
+    expect(answer([CCF])).toMatchObject({ status: 409, body: { message: 'a run request with this id already exists' } });
+    expect(answer([NONE, { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity' }, NONE])).toMatchObject({ status: 429 });
+  });
+});
+
 describe('POST /runrequests response templates', () => {
   it('answers 202 with the run request id', () => {
     const result = renderMappingTemplate(responseTemplate('post', '202'), { body: '{}', context: context() });
@@ -151,7 +273,6 @@ describe('POST /runrequests response templates', () => {
   });
 
   it.each([
-    ['com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 409, 'a run request with this id already exists'],
     ['com.amazonaws.dynamodb.v20120810#ThrottlingException', 429, 'too many requests: retry with backoff'],
     ['com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 429, 'too many requests: retry with backoff'],
     ['com.amazonaws.dynamodb.v20120810#ValidationException', undefined, 'the run request could not be stored'],

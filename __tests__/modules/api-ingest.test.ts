@@ -68,7 +68,7 @@ describe('ApiIngest (defaults)', () => {
       type: 'AWS',
       integration_http_method: 'POST',
       passthrough_behavior: 'NEVER',
-      uri: `arn:${arnPart(1)}:apigateway:${arnPart(3)}:dynamodb:action/PutItem`,
+      uri: `arn:${arnPart(1)}:apigateway:${arnPart(3)}:dynamodb:action/TransactWriteItems`,
       credentials: refTo(json, 'aws_iam_role', 'integration-role', 'arn'),
     });
     expect(get).toMatchObject({ type: 'AWS', passthrough_behavior: 'NEVER', uri: `arn:${arnPart(1)}:apigateway:${arnPart(3)}:dynamodb:action/GetItem` });
@@ -76,7 +76,7 @@ describe('ApiIngest (defaults)', () => {
     expect(put.request_templates['application/json']).toContain(`"TableName": "${refTo(json, 'aws_dynamodb_table', 'table', 'name')}"`);
   });
 
-  it('maps DynamoDB success to 202 and errors to 4xx and 5xx, never 200', () => {
+  it('maps DynamoDB success to 202 and errors to 4xx and 5xx; 200 only for a repeat under an Idempotency-Key', () => {
     const post = Object.entries(resourcesOf(json, 'aws_api_gateway_integration_response')).filter(([id]) => id.startsWith('ingest_post-'));
     const byStatus = Object.fromEntries(post.map(([, r]) => [r.status_code, r.selection_pattern ?? null]));
 
@@ -85,14 +85,14 @@ describe('ApiIngest (defaults)', () => {
       .filter(([id]) => id.startsWith('ingest_post-'))
       .map(([, r]) => r.status_code)
       .sort();
-    expect(methodStatuses).toEqual(['202', '400', '409', '429', '503']);
+    expect(methodStatuses).toEqual(['200', '202', '400', '409', '422', '429', '503']);
   });
 
-  it('lets the integration role put and get items in its table only', () => {
+  it('lets the integration role put, check (a transaction\'s ConditionCheck) and get items in its table only', () => {
     const role = roleNamed(json, 'ingest-integration');
 
     expect(role.trustedBy).toEqual(['apigateway.amazonaws.com']);
-    expect(role.statements).toEqual([{ effect: 'Allow', actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], resources: ['aws_dynamodb_table.ingest_table.arn'] }]);
+    expect(role.statements).toEqual([{ effect: 'Allow', actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'], resources: ['aws_dynamodb_table.ingest_table.arn'] }]);
   });
 
   it('throttles the stage, logs access to a log group with retention, and keeps execution logs off', () => {

@@ -67,7 +67,7 @@ describe('StreamTrigger (defaults)', () => {
     it('passes only INSERT records to the function', () => {
       const filters = mapping.filter_criteria.filter as Json[];
       expect(filters).toHaveLength(1);
-      expect(JSON.parse(filters[0].pattern as string)).toEqual({ eventName: ['INSERT'] });
+      expect(JSON.parse(filters[0].pattern as string)).toEqual({ eventName: ['INSERT'], dynamodb: { NewImage: { status: { S: ['ACCEPTED'] } } } });
     });
 
     it("depends on every inline policy of the function's role", () => {

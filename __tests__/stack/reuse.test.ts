@@ -67,7 +67,7 @@ describe('modules reused in another composition', () => {
 
   it('points each API at its own table', () => {
     const templates = Object.values(resourcesOf(json, 'aws_api_gateway_integration'))
-      .filter((i) => i.uri.includes('PutItem'))
+      .filter((i) => i.uri.includes('TransactWriteItems'))
       .map((i) => i.request_templates['application/json'] as string);
     expect(templates).toHaveLength(2);
     expect(templates.some((t) => /"TableName": "\$\{aws_dynamodb_table\.orders-table_[A-Za-z0-9_]+\.name\}"/.test(t))).toBe(true);

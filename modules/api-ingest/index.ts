@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { ServiceRole } from '../shared/iam';
 import { assertLogRetention, assertProp, iamName, physicalName } from '../shared/naming';
 import { configuredInputsTrigger } from '../shared/redeployment';
+import { IDEMPOTENCY_KEY_HEADER } from '../../contract';
 import { RUN_REQUEST_BODY_SCHEMA } from './request-model';
 import { IRunRequestsTable, RunRequestsTable } from './table';
 import {
@@ -83,7 +84,7 @@ export interface ApiIngestProps {
 
 /**
  * REST API that stores run requests straight into DynamoDB (AWS-service integrations, no
- * Lambda): `POST /runrequests` writes an ACCEPTED item, `GET /runrequests/{runRequestID}` reads
+ * Lambda): `POST /runrequests` writes an ACCEPTED item (once per `Idempotency-Key`), `GET /runrequests/{runRequestID}` reads
  * its status.
  */
 export class ApiIngest extends Construct {
@@ -145,7 +146,8 @@ export class ApiIngest extends Construct {
       description: `Lets API ${name} put and get run requests`,
     });
     integrationRole.addToPolicy('run-requests', [
-      { actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], resources: [this.table.tableArn] },
+      // POST is a TransactWriteItems: IAM authorizes each of its Puts and ConditionChecks.
+      { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'], resources: [this.table.tableArn] },
     ]);
 
     const model = new ApiGatewayModel(this, 'run-request-model', {
@@ -201,6 +203,8 @@ export class ApiIngest extends Construct {
       apiKeyRequired,
       requestValidatorId: bodyValidator.id,
       requestModels: { 'application/json': model.name },
+      // Optional; its pattern is checked by the template (a validator checks only presence).
+      requestParameters: { [`method.request.header.${IDEMPOTENCY_KEY_HEADER}`]: false },
     });
     const putTemplate = putRunRequestTemplate(this.table.tableName);
     const postIntegration = new ApiGatewayIntegration(this, 'post-integration', {
@@ -209,7 +213,7 @@ export class ApiIngest extends Construct {
       httpMethod: post.httpMethod,
       type: 'AWS',
       integrationHttpMethod: 'POST',
-      uri: dynamodbAction('PutItem'),
+      uri: dynamodbAction('TransactWriteItems'),
       credentials: integrationRole.roleArn,
       // Other content types get 415 instead of reaching DynamoDB unvalidated.
       passthroughBehavior: 'NEVER',
@@ -221,7 +225,10 @@ export class ApiIngest extends Construct {
       ...this.responses('post', api.id, collection.id, post, postIntegration, [
         { statusCode: '202', template: PUT_ACCEPTED_RESPONSE },
         { statusCode: '400', selectionPattern: '4\\d{2}', template: PUT_CLIENT_ERROR_RESPONSE },
+        // A repeat under an Idempotency-Key (200), another body under it (422), one in progress (409).
+        { statusCode: '200' },
         { statusCode: '409' },
+        { statusCode: '422' },
         { statusCode: '429' },
         { statusCode: '503', selectionPattern: '5\\d{2}', template: SERVER_ERROR_RESPONSE },
       ]),

@@ -5,6 +5,8 @@
  * (a Java regex: the three characters `\\'` match a backslash and an apostrophe) undoes exactly that.
  */
 
+import { IDEMPOTENCY_BODY_SUFFIX, IDEMPOTENCY_ITEM_PREFIX, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RUN_SUFFIX, IDEMPOTENCY_WINDOW_SECONDS } from '../../contract';
+
 /** Escapes a Velocity expression for a JSON string value. */
 function esc(expression: string): string {
   return `$util.escapeJavaScript(${expression}).replaceAll("\\\\'","'")`;
@@ -24,40 +26,97 @@ const RECEIVED_AT = [
   '#set($receivedAt = "$t.substring(7,11)-$months.get($month)-$t.substring(0,2)T$t.substring(12,20)Z")',
 ].join('\n');
 
-/** PutItem request for `POST /runrequests`: a new item in status ACCEPTED, never an overwrite. */
+/** Keys of the two ConditionChecks an invalid Idempotency-Key becomes (never items: never written). */
+export const INVALID_KEY_MARKERS = [`${IDEMPOTENCY_ITEM_PREFIX}invalid/1`, `${IDEMPOTENCY_ITEM_PREFIX}invalid/2`] as const;
+
+/**
+ * TransactWriteItems request for `POST /runrequests`: a new item in status ACCEPTED, never an
+ * overwrite. With an `Idempotency-Key`, two items of the key go in the same transaction, in this
+ * order (the response template reads the outcome by position):
+ *  0. `<key item>#body`, the first body: refused (so the whole POST) when the key is live and held
+ *     another body. A repeat of the same body passes this one...
+ *  1. `<key item>#run`, the run the key started: ...and is refused here, which returns the item
+ *     (ALL_OLD): the repeat is answered that run.
+ *  2. the run request.
+ * A key is live for {@link IDEMPOTENCY_WINDOW_SECONDS} (expiresAt also lets TTL delete it). A key
+ * that breaks the pattern becomes two ConditionChecks that always fail: a mapping template cannot
+ * answer by itself, and two reasons (never one or three) tell the response template why.
+ */
 export function putRunRequestTemplate(tableName: string): string {
   return `${CALLER}
 ${RECEIVED_AT}
 #set($body = $input.path('$'))
+#set($idempotencyKey = "$!input.params('${IDEMPOTENCY_KEY_HEADER}')")
+#set($nowS = $context.requestTimeEpoch / 1000)
+#set($keyExpiresAt = $nowS + ${IDEMPOTENCY_WINDOW_SECONDS})
+#set($bodyItem = "${IDEMPOTENCY_ITEM_PREFIX}$idempotencyKey/$caller${IDEMPOTENCY_BODY_SUFFIX}")
+#set($runItem = "${IDEMPOTENCY_ITEM_PREFIX}$idempotencyKey/$caller${IDEMPOTENCY_RUN_SUFFIX}")
 {
-  "TableName": "${tableName}",
-  "ConditionExpression": "attribute_not_exists(runRequestID)",
-  "Item": {
-    "runRequestID": {"S": "$context.requestId"},
-    "status": {"S": "ACCEPTED"},
-    "receivedAt": {"S": "$receivedAt"},
-    "receivedAtEpochMs": {"N": "$context.requestTimeEpoch"},
-    "callerIdentity": {"S": "${esc('$caller')}"},
-    "processname": {"S": "${esc('$body.processname')}"},
-    "clientname": {"S": "${esc('$body.clientname')}"}
+  "TransactItems": [
+#if($idempotencyKey != "" && !$idempotencyKey.matches("${IDEMPOTENCY_KEY_PATTERN.slice(1, -1)}"))
+    {"ConditionCheck": {"TableName": "${tableName}", "Key": {"runRequestID": {"S": "${INVALID_KEY_MARKERS[0]}"}}, "ConditionExpression": "attribute_exists(runRequestID)"}},
+    {"ConditionCheck": {"TableName": "${tableName}", "Key": {"runRequestID": {"S": "${INVALID_KEY_MARKERS[1]}"}}, "ConditionExpression": "attribute_exists(runRequestID)"}}
+#else
+#if($idempotencyKey != "")
+    {"Put": {
+      "TableName": "${tableName}",
+      "ConditionExpression": "attribute_not_exists(runRequestID) OR expiresAt < :now OR requestBody = :body",
+      "ExpressionAttributeValues": {":now": {"N": "$nowS"}, ":body": {"S": "${esc('$input.body')}"}},
+      "Item": {
+        "runRequestID": {"S": "${esc('$bodyItem')}"},
+        "requestBody": {"S": "${esc('$input.body')}"},
+        "expiresAt": {"N": "$keyExpiresAt"}
+      }
+    }},
+    {"Put": {
+      "TableName": "${tableName}",
+      "ConditionExpression": "attribute_not_exists(runRequestID) OR expiresAt < :now",
+      "ExpressionAttributeValues": {":now": {"N": "$nowS"}},
+      "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+      "Item": {
+        "runRequestID": {"S": "${esc('$runItem')}"},
+        "keyedRunRequestID": {"S": "$context.requestId"},
+        "receivedAt": {"S": "$receivedAt"},
+        "expiresAt": {"N": "$keyExpiresAt"}
+      }
+    }},
+#end
+    {"Put": {
+      "TableName": "${tableName}",
+      "ConditionExpression": "attribute_not_exists(runRequestID)",
+      "Item": {
+        "runRequestID": {"S": "$context.requestId"},
+        "status": {"S": "ACCEPTED"},
+        "receivedAt": {"S": "$receivedAt"},
+        "receivedAtEpochMs": {"N": "$context.requestTimeEpoch"},
+        "callerIdentity": {"S": "${esc('$caller')}"},
+        "processname": {"S": "${esc('$body.processname')}"},
+        "clientname": {"S": "${esc('$body.clientname')}"}
+#if($idempotencyKey != "")
+        ,"idempotencyKey": {"S": "$idempotencyKey"}
+#end
 #if("$!body.timestamp" != "")
-    ,"timestamp": {"S": "${esc('$body.timestamp')}"}
+        ,"timestamp": {"S": "${esc('$body.timestamp')}"}
 #end
 #if("$!body.clientId" != "")
-    ,"clientId": {"S": "${esc('$body.clientId')}"}
+        ,"clientId": {"S": "${esc('$body.clientId')}"}
 #end
 #if($body.parameters && $body.parameters.size() > 0)
-    ,"parameters": {"M": {
+        ,"parameters": {"M": {
 #foreach($key in $body.parameters.keySet())
-      "${esc('$key')}": {"S": "${esc('$body.parameters.get($key)')}"}#if($foreach.hasNext),#end
+          "${esc('$key')}": {"S": "${esc('$body.parameters.get($key)')}"}#if($foreach.hasNext),#end
 
 #end
+        }}
+#end
+      }
     }}
 #end
-  }
+  ]
 }`;
 }
 
+/** Keys of the two ConditionChecks an invalid Idempotency-Key becomes (never items: never written). */
 /** Success response of `POST /runrequests` (202: accepted, the job starts asynchronously). */
 export const PUT_ACCEPTED_RESPONSE = `{"runRequestID": "$context.requestId", "status": "ACCEPTED"}`;
 
@@ -81,16 +140,50 @@ const SERVICE_FAULT = { when: typeIs('AccessDenied', 'ResourceNotFound', 'Unreco
 function clientErrorResponse(cases: { when: string; status: number; body: string }[], otherwise: string): string {
   return [
     `#set($type = "$!input.path('$.__type')")`,
-    ...cases.flatMap((c, i) => [`${i === 0 ? '#if' : '#elseif'}(${c.when})`, `#set($context.responseOverride.status = ${c.status})`, c.body]),
+    // A case of status 0 sets its own (by its body's branches).
+    ...cases.flatMap((c, i) => [`${i === 0 ? '#if' : '#elseif'}(${c.when})`, ...(c.status ? [`#set($context.responseOverride.status = ${c.status})`] : []), c.body]),
     '#else',
     otherwise,
     '#end',
   ].join('\n');
 }
 
-/** DynamoDB 4xx on PutItem: a duplicate id is a conflict; anything left is a request DynamoDB refused. */
+/**
+ * The POST's transaction refused, read by the position of its reasons (see putRunRequestTemplate):
+ * two reasons are an invalid key; with three, the body item refused is another body under the key
+ * (422), the run item refused is a repeat (200, the run it started); a transaction that met another
+ * on the same key (two POSTs at once) is in progress (409: retry); one reason is the run's own id.
+ */
+const TRANSACTION_CANCELLED = [
+  `#set($reasons = $input.path('$.CancellationReasons'))`,
+  `#set($codes = "")`,
+  `#foreach($reason in $reasons)#set($codes = "$codes $!reason.Code")#end`,
+  `#if($reasons.size() == 2)`,
+  `#set($context.responseOverride.status = 400)`,
+  message(`invalid ${IDEMPOTENCY_KEY_HEADER} header: 1 to 64 characters of A-Z a-z 0-9 _ . : -`),
+  `#elseif($reasons.size() == 3 && "$!reasons.get(0).Code" == "ConditionalCheckFailed")`,
+  `#set($context.responseOverride.status = 422)`,
+  message(`this ${IDEMPOTENCY_KEY_HEADER} was used with another body in the last ${IDEMPOTENCY_WINDOW_SECONDS / 3600} hours: send that body again, or use a new key`),
+  `#elseif($reasons.size() == 3 && "$!reasons.get(1).Code" == "ConditionalCheckFailed")`,
+  `#set($context.responseOverride.status = 200)`,
+  `{"runRequestID": "${esc('$reasons.get(1).Item.keyedRunRequestID.S')}", "replayed": true, "receivedAt": "${esc('$reasons.get(1).Item.receivedAt.S')}", "requestId": "$context.requestId"}`,
+  `#elseif($codes.contains("TransactionConflict"))`,
+  `#set($context.responseOverride.status = 409)`,
+  message(`a request with this ${IDEMPOTENCY_KEY_HEADER} is in progress: retry shortly`),
+  `#elseif($codes.contains("Throttling") || $codes.contains("ProvisionedThroughputExceeded"))`,
+  `#set($context.responseOverride.status = 429)`,
+  message('too many requests: retry with backoff'),
+  `#elseif($codes.contains("ConditionalCheckFailed"))`,
+  `#set($context.responseOverride.status = 409)`,
+  message('a run request with this id already exists'),
+  '#else',
+  message('the run request could not be stored'),
+  '#end',
+].join('\n');
+
+/** DynamoDB 4xx on the POST's TransactWriteItems: the transaction's own outcome, else by `__type`. */
 export const PUT_CLIENT_ERROR_RESPONSE = clientErrorResponse(
-  [{ when: typeIs('ConditionalCheckFailed'), status: 409, body: message('a run request with this id already exists') }, THROTTLED, SERVICE_FAULT],
+  [{ when: typeIs('TransactionCanceled'), status: 0, body: TRANSACTION_CANCELLED }, THROTTLED, SERVICE_FAULT],
   message('the run request could not be stored'),
 );
 
@@ -116,6 +209,7 @@ const VISIBLE_FIELDS: ReadonlyArray<[name: string, type: 'S' | 'N']> = [
   ['jobId', 'S'],
   ['reason', 'S'],
   ['exitCode', 'N'],
+  ['idempotencyKey', 'S'],
 ];
 
 /**

@@ -111,7 +111,8 @@ export class StreamTrigger extends Construct {
       maximumRetryAttempts: retries,
       maximumRecordAgeInSeconds: maxAge,
       destinationConfig: { onFailure: { destinationArn: dlq.arn } },
-      filterCriteria: { filter: [{ pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      // New run requests only: every one is written ACCEPTED; the Idempotency-Key items beside them hold no status.
+      filterCriteria: { filter: [{ pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { status: { S: ['ACCEPTED'] } } } }) }] },
       // Lambda checks the role's stream and queue permissions when the mapping is created.
       dependsOn: role.policies,
     });
