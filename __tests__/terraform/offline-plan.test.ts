@@ -54,7 +54,7 @@ describe('default stack, offline terraform', () => {
     expect(text).toMatch(/^Plan: \d+ resource changes \(\d+ to create\)/);
     expect(text).toContain('POST /runrequests  (auth: AWS_IAM)');
     expect(text).toContain('GET /runrequests/{runRequestID}  (auth: AWS_IAM)');
-    expect(text).toContain('batch-gateway-dev-ingest-integration-<region>  (assumed by apigateway.amazonaws.com)\n    Allow dynamodb:PutItem, dynamodb:GetItem on aws_dynamodb_table.gateway_table.arn');
+    expect(text).toContain('batch-gateway-dev-ingest-integration-<region>  (assumed by apigateway.amazonaws.com)\n    Allow dynamodb:PutItem, dynamodb:ConditionCheckItem, dynamodb:GetItem on aws_dynamodb_table.gateway_table.arn');
     expect(text).toContain('Allow states:StartExecution on aws_sfn_state_machine.gateway_orchestration_state-machine.arn');
   });
 });
