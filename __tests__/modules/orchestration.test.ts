@@ -89,7 +89,7 @@ const withEverything = ({ artifacts = true, notifications = true, lambdaRoute = 
 function synthOrchestration(options: Options = () => ({}), after?: (stack: TerraformStack, orchestration: Orchestration) => void): Synthesized {
   return synthStack((stack) => {
     const table = new RunRequestsTable(stack, 'table');
-    const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], jobDefinitions: JOBS });
+    const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], egress: 'nat', jobDefinitions: JOBS });
     const orchestration = new Orchestration(stack, 'orchestration', { table, routes: {}, ...twoRoutes(batch, stack, table), ...options(batch, stack, table) });
     after?.(stack, orchestration);
   });
@@ -1303,7 +1303,7 @@ describe('Orchestration Lambdas and the Batch rate limit', () => {
   it("run their SDK clients in adaptive retry mode, so throttling slows them down instead of failing into the state machine's backoff", () => {
     const json = synthStack((stack) => {
       const table = new RunRequestsTable(stack, 'table');
-      const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], jobDefinitions: [{ name: 'hello', image: 'busybox' }] });
+      const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], egress: 'nat', jobDefinitions: [{ name: 'hello', image: 'busybox' }] });
       new Orchestration(stack, 'orchestration', { table, routes: { hello: { target: batch.jobTarget('hello') } } });
     });
 
