@@ -49,6 +49,7 @@ export class GatewayStack extends TerraformStack {
     output('stream_dead_letter_queue_url', g.trigger.deadLetterQueueUrl, 'Stream batches that failed every retry (redrive --queue-url)');
     output('state_machine_arn', g.stateMachineArn, 'The orchestration state machine (redrive and reconcile --state-machine-arn)');
     output('websocket_url', g.websocketUrl, 'Clients connect here with ?clientId=<id>');
+    output('websocket_execution_arn', g.websocketExecutionArn, 'Grant WebSocket clients execute-api:Invoke on <this>/<stage>/$connect');
     output('artifacts_bucket', g.artifacts.bucketName, 'Where results are stored');
     output('failure_topic_arn', g.notifications.failureTopicArn, 'Every FAILED or TIMED_OUT run request');
     output('api_key_id', g.api.apiKeyId, 'Read the key with aws apigateway get-api-key --include-value');

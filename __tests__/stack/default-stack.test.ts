@@ -179,9 +179,16 @@ describe('the dev stack (repository configuration)', () => {
         'run_requests_url',
         'state_machine_arn',
         'stream_dead_letter_queue_url',
+        'websocket_execution_arn',
         'websocket_url',
       ].sort(),
     );
+  });
+
+  it("outputs the WebSocket API's execution ARN, which callers' execute-api:Invoke on <arn>/<stage>/$connect names (issue 17, fault 12)", () => {
+    const [apiId] = Object.keys(resourcesOf(json, 'aws_apigatewayv2_api'));
+
+    expect(json.output!.websocket_execution_arn.value).toBe(`\${aws_apigatewayv2_api.${apiId}.execution_arn}`);
   });
 
   it('uses only data sources that work without AWS credentials', () => {

@@ -197,6 +197,8 @@ export class BatchGateway extends Construct {
   public readonly runRequestsUrl: string;
   /** Clients connect here with `?clientId=<id>`. */
   public readonly websocketUrl: string;
+  /** The WebSocket API's execution ARN: clients need `execute-api:Invoke` on `<this>/<stage>/$connect`. */
+  public readonly websocketExecutionArn: string;
   public readonly stateMachineArn: string;
 
   constructor(scope: Construct, id: string, props: BatchGatewayProps) {
@@ -289,6 +291,7 @@ export class BatchGateway extends Construct {
 
     this.runRequestsUrl = this.api.runRequestsUrl;
     this.websocketUrl = this.notifications.websocketUrl;
+    this.websocketExecutionArn = this.notifications.websocketExecutionArn;
     this.stateMachineArn = this.orchestration.stateMachineArn;
   }
 }
