@@ -174,6 +174,7 @@ describe('the dev stack (repository configuration)', () => {
         'artifacts_bucket',
         'dashboard_name',
         'failure_topic_arn',
+        'job_events_failed_queue_url',
         'job_queue_arn',
         'run_requests_table_name',
         'run_requests_url',
@@ -183,6 +184,14 @@ describe('the dev stack (repository configuration)', () => {
         'websocket_url',
       ].sort(),
     );
+  });
+
+  it('outputs the queue of job state changes never handled, and alarms on its depth (issue 17, fault 12)', () => {
+    const [queueId] = Object.keys(resourcesOf(json, 'aws_sqs_queue')).filter((id) => id.includes('failed-events'));
+    const alarm = Object.values(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).find((a) => String(a.alarm_name).endsWith('batch-events-failed-events'))!;
+
+    expect(json.output!.job_events_failed_queue_url.value).toBe(`\${aws_sqs_queue.${queueId}.url}`);
+    expect(alarm).toMatchObject({ metric_name: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: `\${aws_sqs_queue.${queueId}.name}` }, threshold: 0 });
   });
 
   it("outputs the WebSocket API's execution ARN, which callers' execute-api:Invoke on <arn>/<stage>/$connect names (issue 17, fault 12)", () => {

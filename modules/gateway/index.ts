@@ -282,7 +282,9 @@ export class BatchGateway extends Construct {
         streamTrigger: { functionName: this.trigger.function.functionName, deadLetterQueueName: this.trigger.deadLetterQueueName },
         stateMachineArn: this.orchestration.stateMachineArn,
         functions: this.functions,
-        eventRules: this.orchestration.jobEvents ? [{ label: 'batch-events', ruleName: this.orchestration.jobEvents.ruleName }] : [],
+        eventRules: this.orchestration.jobEvents
+          ? [{ label: 'batch-events', ruleName: this.orchestration.jobEvents.ruleName, failedEventsQueueName: this.orchestration.jobEvents.failedEventsQueueName }]
+          : [],
         accountArn: this.table.tableArn,
         alarmEmail: props.monitoring?.alarmEmail,
         thresholds: props.monitoring?.thresholds,
