@@ -37,7 +37,9 @@ export default defineConfig({
     //   namePrefix: 'batch-gateway-prod',
     //   cloud: { organization: 'acme', workspace: 'batch-gateway-prod' },
     //   routes: { sample: { ...sample, maxRunTimeSeconds: 7200 }, barcode: { lambda: 'barcode', maxRunTimeSeconds: 30 } },
-    //   existingNetwork: { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+    //   // Private subnets routed to a NAT gateway: the sample's image is on ECR Public, which no VPC
+    //   // endpoint serves (egress: 'vpc-endpoints' takes private ECR images only; see the README).
+    //   existingNetwork: { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'], egress: 'nat' },
     //   monitoring: { alarmEmail: 'oncall@example.com' },
     //   logRetentionDays: 90,
     // },

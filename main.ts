@@ -47,8 +47,10 @@ export class GatewayStack extends TerraformStack {
     output('run_requests_table_name', g.table.tableName, 'The run-requests table (reconcile --table-name)');
     output('job_queue_arn', g.batch?.jobQueueArn, 'The Batch job queue');
     output('stream_dead_letter_queue_url', g.trigger.deadLetterQueueUrl, 'Stream batches that failed every retry (redrive --queue-url)');
+    output('job_events_failed_queue_url', g.orchestration.jobEvents?.failedEventsQueueUrl, 'Job state changes never handled (docs/operations.md)');
     output('state_machine_arn', g.stateMachineArn, 'The orchestration state machine (redrive and reconcile --state-machine-arn)');
     output('websocket_url', g.websocketUrl, 'Clients connect here with ?clientId=<id>');
+    output('websocket_execution_arn', g.websocketExecutionArn, 'Grant WebSocket clients execute-api:Invoke on <this>/<stage>/$connect');
     output('artifacts_bucket', g.artifacts.bucketName, 'Where results are stored');
     output('failure_topic_arn', g.notifications.failureTopicArn, 'Every FAILED or TIMED_OUT run request');
     output('api_key_id', g.api.apiKeyId, 'Read the key with aws apigateway get-api-key --include-value');

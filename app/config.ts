@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { COMPLETION_MODES } from '../contract';
 import type { BatchGatewayProps } from '../modules/gateway';
+import { EGRESS_RULE, imageEgressProblem, NETWORK_EGRESS } from '../modules/batch-env/egress';
 import { commandProblems, ROUTE_FIELDS, routeKindOf, routePropsOf } from '../modules/gateway/route-checks';
 import { LOG_RETENTION_DAYS } from '../modules/shared/naming';
 
@@ -169,7 +170,13 @@ const environmentSchema = z.strictObject({
     .strictObject({
       subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be subnet ids')).min(1),
       securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be security group ids')).min(1),
-      assignPublicIp: z.boolean().optional(),
+      egress: z.enum(NETWORK_EGRESS, { error: EGRESS_RULE }),
+    }, {
+      // assignPublicIp was its own setting before egress said it.
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `Unrecognized key: ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (existingNetwork takes subnetIds, securityGroupIds and egress; egress: 'public-ip' gives each Fargate task a public IP)`
+          : undefined,
     })
     .optional(),
   networkProps: z.strictObject({ cidrBlock: z.string().optional(), availabilityZones: z.array(z.string()).optional(), availabilityZoneIds: z.array(z.string()).optional() }).optional(),
@@ -189,7 +196,20 @@ const environmentSchema = z.strictObject({
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
     .optional(),
   tracing: z.boolean().optional(),
-});
+})
+  // Also when another field is wrong: every bad value is said at once.
+  .superRefine(
+    (environment, ctx) => {
+      const egress = environment.existingNetwork?.egress;
+      if (egress === undefined || typeof environment.routes !== 'object' || environment.routes === null) return;
+      for (const [name, route] of Object.entries(environment.routes)) {
+        const image = (route as { image?: unknown } | undefined)?.image;
+        const problem = typeof image === 'string' ? imageEgressProblem(image, egress, 'existingNetwork.egress') : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: ['routes', name, 'image'], message: problem.message, params: { hint: problem.hint } });
+      }
+    },
+    { when: () => true },
+  );
 
 const configSchema = z.strictObject({
   environments: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'environment names are a-z, 0-9 and -'), environmentSchema).refine((e) => Object.keys(e).length > 0, 'must name at least one environment'),

@@ -35,7 +35,7 @@ describe('docs/operations.md and the dev stack', () => {
   it('takes every value from an output the stack has', () => {
     const used = [...operations.matchAll(/terraform (?:-chdir=\S+ )?output (?:-raw )?([a-z_]+)/g)].map((m) => m[1]);
 
-    expect(used.sort()).toEqual(['job_queue_arn', 'run_requests_table_name', 'state_machine_arn', 'stream_dead_letter_queue_url']);
+    expect(used.sort()).toEqual(['job_events_failed_queue_url', 'job_queue_arn', 'run_requests_table_name', 'state_machine_arn', 'stream_dead_letter_queue_url']);
     for (const output of used) expect(Object.keys(stack.output ?? {})).toContain(output);
     // Every output named in prose, in backticks, too.
     for (const [, output] of operations.matchAll(/output `([a-z_]+)`/g)) expect(Object.keys(stack.output ?? {})).toContain(output);

@@ -132,6 +132,7 @@ export function deriveRequests(model: IamModel): IamRequest[] {
   for (const fn of functions) functionRequests(v, fn, machines, requests);
   for (const machine of machines) stateMachineRequests(v, machine, requests);
   streamMappingRequests(v, functions, requests);
+  asyncInvocationRequests(v, functions, requests);
   restApiRequests(v, requests);
   websocketRequests(v, requests);
   eventRuleRequests(v, requests);
@@ -408,6 +409,29 @@ function streamMappingRequests(v: TerraformValues, functions: LambdaFunctionInfo
   }
 }
 
+/** A queue of the stack as a destination: sent to over TLS, and refused over plain HTTP. */
+function queueDestinationRequests(principal: string, arn: string, context: Record<string, string>, source: string, requests: Requests): void {
+  if (!arn.startsWith('arn:aws:sqs:')) throw new Error(`${source}: only SQS destinations are modelled (got ${arn})`);
+  requests.add({ principal, action: 'sqs:SendMessage', resource: arn, context: { ...context, 'aws:SecureTransport': 'true' }, source });
+  requests.add({ principal, action: 'sqs:SendMessage', resource: arn, context: { ...context, 'aws:SecureTransport': 'false' }, expect: 'Denied', source: `${source} over plain HTTP` });
+}
+
+/**
+ * Lambda sending an asynchronous event that failed every retry to its on-failure destination,
+ * with the function's role (Lambda developer guide, "Retaining records of asynchronous invocations").
+ */
+function asyncInvocationRequests(v: TerraformValues, functions: LambdaFunctionInfo[], requests: Requests): void {
+  for (const [id, config] of resourcesOf(v, 'aws_lambda_function_event_invoke_config')) {
+    const source = `aws_lambda_function_event_invoke_config.${id}`;
+    const name = v.resolve(config.function_name);
+    const fn = functions.find((f) => f.arn === name || v.attribute('aws_lambda_function', f.id, 'function_name') === name);
+    if (!fn) throw new Error(`${source}: no function ${name} in the stack`);
+    const destination = config.destination_config?.on_failure?.destination;
+    if (destination) queueDestinationRequests(fn.roleName, v.resolve(destination), {}, `${source} (on-failure destination)`, requests);
+    if (config.destination_config?.on_success) throw new Error(`${source}: on-success destinations are not modelled`);
+  }
+}
+
 /** The REST API's AWS integrations: the action in each URI, with the integration's role, on the table its template names. */
 function restApiRequests(v: TerraformValues, requests: Requests): void {
   for (const [id, integration] of resourcesOf(v, 'aws_api_gateway_integration')) {
@@ -473,6 +497,13 @@ function eventRuleRequests(v: TerraformValues, requests: Requests): void {
     requests.add({ principal: 'events.amazonaws.com', action: 'lambda:InvokeFunction', resource: functionArn, context: { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': v.account }, source });
     // Another rule of the account must not invoke it.
     requests.add({ principal: 'events.amazonaws.com', action: 'lambda:InvokeFunction', resource: functionArn, context: { 'aws:SourceArn': v.arn('events', 'rule/someone-elses-rule'), 'aws:SourceAccount': v.account }, expect: 'Denied', source: `${source} from another rule` });
+    // An event EventBridge could not deliver goes to the target's dead-letter queue, sent by EventBridge itself (EventBridge user guide, "Using dead-letter queues").
+    const deadLetters = target.dead_letter_config?.arn;
+    if (deadLetters) {
+      const queueArn = v.resolve(deadLetters);
+      queueDestinationRequests('events.amazonaws.com', queueArn, { 'aws:SourceArn': ruleArn, 'aws:SourceAccount': v.account }, `${source} (dead-letter queue)`, requests);
+      requests.add({ principal: 'events.amazonaws.com', action: 'sqs:SendMessage', resource: queueArn, context: { 'aws:SourceArn': v.arn('events', 'rule/someone-elses-rule'), 'aws:SourceAccount': v.account, 'aws:SecureTransport': 'true' }, expect: 'Denied', source: `${source} (dead-letter queue) from another rule` });
+    }
   }
 }
 

@@ -25,6 +25,7 @@ interface KnownFinding extends Finding {
 const ACCOUNT_LOGGING_ROLE = 'batch-gateway-dev-apigw-account-role-us-east-1';
 const ARTIFACTS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const ALL_LOG_GROUPS = 'arn:aws:logs:us-east-1:111122223333:log-group:*';
+const FAILED_EVENTS = 'arn:aws:sqs:us-east-1:111122223333:batch-gateway-dev-orchestration-batch-events-failed-events';
 
 /**
  * What the simulation finds wrong in the stack today. Fixing one makes the test fail until its
@@ -158,10 +159,19 @@ describe.each(SCENARIOS)('IAM simulation of $name', ({ name, configure }) => {
     expect(fromCode(requestsOf(report, roleNamed(report, 'await-job')))).toEqual(['dynamodb:UpdateItem', 'states:SendTaskSuccess']);
     expect(fromCode(requestsOf(report, roleNamed(report, 'job-events')))).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess']);
     expect(requestsOf(report, roleNamed(report, 'job-events')).filter((r) => r.action === 'states:SendTaskSuccess')).toEqual([expect.objectContaining({ resource: '*', result: 'Allowed' })]);
-    // EventBridge invokes job-events for the gateway's rule only.
-    expect(requestsOf(report, 'events.amazonaws.com').map((r) => [r.action, r.context?.['aws:SourceArn'], r.result])).toEqual([
-      ['lambda:InvokeFunction', 'arn:aws:events:us-east-1:111122223333:rule/batch-gateway-dev-orchestration-batch-events', 'Allowed'],
-      ['lambda:InvokeFunction', 'arn:aws:events:us-east-1:111122223333:rule/someone-elses-rule', expect.not.stringMatching(/^Allowed$/)],
+    // EventBridge invokes job-events for the gateway's rule only, and sends what it could not deliver to the failed-events queue, over TLS, for that rule only (issue 17, fault 12).
+    const rule = 'arn:aws:events:us-east-1:111122223333:rule/batch-gateway-dev-orchestration-batch-events';
+    expect(requestsOf(report, 'events.amazonaws.com').map((r) => [r.action, r.resource.split(':').pop(), r.context?.['aws:SourceArn'], r.context?.['aws:SecureTransport'], r.result])).toEqual([
+      ['lambda:InvokeFunction', 'batch-gateway-dev-orchestration-job-events', rule, undefined, 'Allowed'],
+      ['lambda:InvokeFunction', 'batch-gateway-dev-orchestration-job-events', 'arn:aws:events:us-east-1:111122223333:rule/someone-elses-rule', undefined, expect.not.stringMatching(/^Allowed$/)],
+      ['sqs:SendMessage', FAILED_EVENTS.split(':').pop(), rule, 'true', 'Allowed'],
+      ['sqs:SendMessage', FAILED_EVENTS.split(':').pop(), rule, 'false', 'ExplicitlyDenied'],
+      ['sqs:SendMessage', FAILED_EVENTS.split(':').pop(), 'arn:aws:events:us-east-1:111122223333:rule/someone-elses-rule', 'true', 'ImplicitlyDenied'],
+    ]);
+    // Lambda sends an event job-events failed on after its retries to the same queue, with the function's role.
+    expect(requestsOf(report, roleNamed(report, 'job-events')).filter((r) => r.action.startsWith('sqs:')).map((r) => [r.action, r.resource, r.context, r.result])).toEqual([
+      ['sqs:SendMessage', FAILED_EVENTS, { 'aws:SecureTransport': 'true' }, 'Allowed'],
+      ['sqs:SendMessage', FAILED_EVENTS, { 'aws:SecureTransport': 'false' }, 'ExplicitlyDenied'],
     ]);
     expect(requestsOf(report, roleNamed(report, 'notify'))).toContainEqual(
       expect.objectContaining({ action: 'dynamodb:Query', resource: 'arn:aws:dynamodb:us-east-1:111122223333:table/batch-gateway-dev-notifications-connections/index/byClientId' }),
@@ -248,6 +258,12 @@ describe('the IAM simulation can fail', () => {
     const otherMachines = requests.filter((r) => r.principal === 'states.amazonaws.com' && r.expect === 'Denied');
     expect(otherMachines).toHaveLength(2);
     expect(findings).toEqual(withoutWhy([...known, ...otherMachines.map((r) => ({ kind: 'allowed' as const, principal: r.principal, action: r.action, resource: r.resource }))]));
+  });
+
+  it("reports EventBridge's dead letters denied when the failed-events queue policy loses the rule's statement", async () => {
+    const findings = await findingsWith('failed-events-policy-document', (statements) => void statements.splice(statements.findIndex((st) => st.sid === 'RuleDeadLetters'), 1));
+
+    expect(findings).toEqual(withoutWhy([...known, { kind: 'denied', principal: 'events.amazonaws.com', action: 'sqs:SendMessage', resource: FAILED_EVENTS }]));
   });
 
   it('reports a granted action that no request uses', async () => {

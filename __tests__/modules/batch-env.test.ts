@@ -13,6 +13,7 @@ const HELLO: JobDefinitionSpec = {
 const BASE: BatchEnvironmentProps = {
   subnetIds: ['subnet-aaa', 'subnet-bbb'],
   securityGroupIds: ['sg-111'],
+  egress: 'nat',
   jobDefinitions: [HELLO],
 };
 const QUEUE_ARN = 'arn:aws:batch:eu-west-1:123456789012:job-queue/test-batch-queue';
@@ -72,7 +73,7 @@ function evaluateReplace(expression: string, ref: string, value: string): string
 }
 
 describe('BatchEnvironment without a network', () => {
-  const json = synthBatch({ subnetIds: undefined, securityGroupIds: undefined });
+  const json = synthBatch({ subnetIds: undefined, securityGroupIds: undefined, egress: undefined });
 
   it('creates a minimal network and runs its compute environment there', () => {
     const [environment] = Object.values(resourcesOf(json, 'aws_batch_compute_environment'));
@@ -300,19 +301,61 @@ describe('BatchEnvironment retry rules', () => {
   });
 });
 
+describe('BatchEnvironment egress (issue 17, fault 4)', () => {
+  const ECR_PUBLIC = 'public.ecr.aws/docker/library/busybox:1.36';
+  const PRIVATE_ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbnails:1.4';
+  const RULE =
+    "must say how the jobs reach ECR, CloudWatch Logs and S3: 'nat' (the subnets route to a NAT gateway), 'public-ip' (public subnets: each Fargate task gets a public IP) or " +
+    "'vpc-endpoints' (no route out: the VPC has endpoints for ecr.api, ecr.dkr, logs and an S3 gateway endpoint)";
+
+  it.each([
+    ['nat', 'DISABLED'],
+    ['public-ip', 'ENABLED'],
+    ['vpc-endpoints', 'DISABLED'],
+  ] as const)("with egress '%s' in subnets of your own, sets the Fargate task's public IP %s", (egress, assignPublicIp) => {
+    const json = synthBatch({ egress, ...jobs({ image: PRIVATE_ECR }) });
+
+    expect(containerOf(json).networkConfiguration).toEqual({ assignPublicIp });
+  });
+
+  it('requires egress with subnets of your own, naming the field and what it may be', () => {
+    expect(buildBatch({ egress: undefined })).toThrow(`BatchEnvironment: egress (required with subnetIds) ${RULE} (got none)`);
+    expect(buildBatch({ egress: 'internet' as never })).toThrow(`BatchEnvironment: egress (required with subnetIds) ${RULE} (got 'internet')`);
+  });
+
+  it('refuses an ECR Public or Docker Hub image with vpc-endpoints, saying why and what to do', () => {
+    expect(buildBatch({ egress: 'vpc-endpoints' })).toThrow(
+      `BatchEnvironment job definition 'hello': image must be an image a VPC endpoint serves, such as a private ECR image (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), since egress is 'vpc-endpoints' (got '${ECR_PUBLIC}'): ` +
+        "no VPC endpoint serves ECR Public (public.ecr.aws); mirror the image to a private ECR repository, or route the subnets through a NAT gateway (egress: 'nat')",
+    );
+    for (const image of ['busybox:1.36', 'library/busybox', 'docker.io/library/busybox:1.36', 'registry-1.docker.io/bitnami/redis']) {
+      expect(buildBatch({ egress: 'vpc-endpoints', ...jobs({ image }) })).toThrow(`(got '${image}'): no VPC endpoint serves Docker Hub;`);
+    }
+    // Through NAT, and from private ECR or a registry of your own (perhaps in the VPC), the same images are fine.
+    expect(buildBatch({ egress: 'nat', ...jobs({ image: 'busybox' }) })).not.toThrow();
+    for (const image of [PRIVATE_ECR, 'registry.internal.example.com/tools/report:2', 'localhost:5000/report']) {
+      expect(buildBatch({ egress: 'vpc-endpoints', ...jobs({ image }) })).not.toThrow();
+    }
+  });
+
+  it("takes 'public-ip' in the network created here, and refuses any other egress there", () => {
+    const created = { subnetIds: undefined, securityGroupIds: undefined };
+
+    expect(containerOf(synthBatch({ ...created, egress: 'public-ip' })).networkConfiguration).toEqual({ assignPublicIp: 'ENABLED' });
+    expect(buildBatch({ ...created, egress: 'nat' })).toThrow(
+      "BatchEnvironment: the network created here has public subnets and no NAT gateway, so its egress is 'public-ip' (got egress 'nat'); give subnetIds and securityGroupIds to run the jobs in a network of your own",
+    );
+  });
+
+  it("with an existing queue, gives Fargate tasks a public IP only with egress 'public-ip'", () => {
+    const onQueue = { subnetIds: undefined, securityGroupIds: undefined, jobQueueArn: QUEUE_ARN };
+
+    expect(containerOf(synthBatch({ ...onQueue, egress: undefined })).networkConfiguration).toEqual({ assignPublicIp: 'DISABLED' });
+    expect(containerOf(synthBatch({ ...onQueue, egress: 'public-ip' })).networkConfiguration).toEqual({ assignPublicIp: 'ENABLED' });
+  });
+});
+
 describe('BatchEnvironment options', () => {
-  it('assigns a public IP to Fargate tasks only when assignPublicIp is true', () => {
-    // Prepare + Act
-    const json = synthBatch({ assignPublicIp: true });
-    // Assess
-    expect(containerOf(json).networkConfiguration).toEqual({ assignPublicIp: 'ENABLED' });
-  });
-
-  it('keeps the public IP disabled when assignPublicIp is false', () => {
-    const json = synthBatch({ assignPublicIp: false });
-    expect(containerOf(json).networkConfiguration).toEqual({ assignPublicIp: 'DISABLED' });
-  });
-
   it('runs FARGATE_SPOT environments on Fargate capacity', () => {
     const json = synthBatch({ computeType: 'FARGATE_SPOT', maxVcpus: 4 });
     expect(onlyResource(json, 'aws_batch_compute_environment').compute_resources).toMatchObject({ type: 'FARGATE_SPOT', max_vcpus: 4 });
@@ -546,7 +589,6 @@ describe('BatchEnvironment validation', () => {
     ['an unknown compute type', { computeType: 'LAMBDA' as never }, /computeType must be .*\(got 'LAMBDA'\)/],
     ['maxVcpus 0', { maxVcpus: 0 }, /maxVcpus must be an integer 1\.\.10000 \(got 0\)/],
     ['instance types on Fargate', { instanceTypes: ['m6g.large'] }, /instanceTypes apply to EC2 and SPOT only \(computeType is FARGATE\)/],
-    ['assignPublicIp on EC2', { computeType: 'EC2', assignPublicIp: true, ...jobs({ vcpu: 1, memoryMiB: 1024 }) }, /assignPublicIp applies to Fargate only/],
     ['subnets without security groups', { securityGroupIds: undefined }, /securityGroupIds must list at least one security group \(with subnetIds\)/],
     ['an existing network and a network to create', { networkProps: { cidrBlock: '10.1.0.0/16' } }, /give subnetIds and securityGroupIds \(an existing network\) or networkProps \(a network created here\), not both/],
     ['an existing queue with compute settings', { jobQueueArn: QUEUE_ARN, maxVcpus: 4 }, /with an existing jobQueueArn nothing of the compute environment is created; subnetIds, securityGroupIds, maxVcpus would be ignored/],

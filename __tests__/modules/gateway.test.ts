@@ -158,8 +158,8 @@ describe('BatchGateway validation', () => {
     ['a route with an image and an existing job definition', { routes: { x: { image: BUSYBOX, existingJobDefinition: 'y' } as never } }, "BatchGateway route 'x': give exactly one of image (a job definition created here), existingJobDefinition or lambda (got image and existingJobDefinition)"],
     ['a route with nothing to run', { routes: { x: {} as never } }, /route 'x': give exactly one of .* \(got none\)/],
     ['an existing table and table settings', { existingTable, tableProps: { deletionProtection: false } }, 'BatchGateway: give existingTable or tableProps, not both'],
-    ['an existing network and network settings', { existingNetwork: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'] }, networkProps: {} }, 'BatchGateway: give existingNetwork or networkProps, not both'],
-    ['an existing queue and a network', { existingJobQueueArn: QUEUE_ARN, existingNetwork: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'] } }, 'BatchGateway: give existingJobQueueArn or existingNetwork, not both'],
+    ['an existing network and network settings', { existingNetwork: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'], egress: 'nat' }, networkProps: {} }, 'BatchGateway: give existingNetwork or networkProps, not both'],
+    ['an existing queue and a network', { existingJobQueueArn: QUEUE_ARN, existingNetwork: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-1'], egress: 'nat' } }, 'BatchGateway: give existingJobQueueArn or existingNetwork, not both'],
     ['an existing queue and a ceiling', { existingJobQueueArn: QUEUE_ARN, maxVcpus: 4 }, 'BatchGateway: give existingJobQueueArn or maxVcpus, not both'],
     ['an unknown default route', { defaultRoute: 'nope' }, "defaultRoute 'nope' is not one of the routes (hello)"],
     ['vCPUs as a string', { routes: { x: { image: BUSYBOX, vcpus: '1' } as never } }, `BatchGateway route 'x': vcpus must be a number of vCPUs such as 0.25 or 1 (got "1")`],
@@ -178,6 +178,39 @@ describe('BatchGateway validation', () => {
     ],
   ])('rejects %s', (_, props, message) => {
     expect(() => synthGateway(props)).toThrow(message);
+  });
+
+  const RULE =
+    "must say how the jobs reach ECR, CloudWatch Logs and S3: 'nat' (the subnets route to a NAT gateway), 'public-ip' (public subnets: each Fargate task gets a public IP) or " +
+    "'vpc-endpoints' (no route out: the VPC has endpoints for ecr.api, ecr.dkr, logs and an S3 gateway endpoint)";
+  const subnets = { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'] };
+
+  it('requires the egress of an existing network, naming the field, the value and what it may be (issue 17, fault 4)', () => {
+    expect(() => synthGateway({ existingNetwork: subnets as never })).toThrow(`BatchGateway: existingNetwork.egress ${RULE}`);
+    expect(() => synthGateway({ existingNetwork: { ...subnets, egress: 'internet' as never } })).toThrow(`BatchGateway: existingNetwork.egress ${RULE} (got "internet")`);
+  });
+
+  it('refuses an ECR Public or Docker Hub image on any route when the network has VPC endpoints only, with the configuration file\'s words', () => {
+    const routes = { hello: { image: BUSYBOX }, report: { image: 'busybox', command: ['true'] }, barcode: { lambda: 'barcode' as const } };
+
+    expect(() => synthGateway({ routes, existingNetwork: { ...subnets, egress: 'vpc-endpoints' } })).toThrow(
+      `BatchGateway route 'hello': image must be an image a VPC endpoint serves, such as a private ECR image (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), since existingNetwork.egress is 'vpc-endpoints' (got "${BUSYBOX}"): ` +
+        "no VPC endpoint serves ECR Public (public.ecr.aws); mirror the image to a private ECR repository, or route the subnets through a NAT gateway (existingNetwork.egress: 'nat')\n" +
+        `BatchGateway route 'report': image must be an image a VPC endpoint serves, such as a private ECR image (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), since existingNetwork.egress is 'vpc-endpoints' (got "busybox"): ` +
+        "no VPC endpoint serves Docker Hub; mirror the image to a private ECR repository, or route the subnets through a NAT gateway (existingNetwork.egress: 'nat')",
+    );
+  });
+
+  it.each([
+    ['nat', BUSYBOX, 'DISABLED'],
+    ['public-ip', BUSYBOX, 'ENABLED'],
+    ['vpc-endpoints', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/hello:1', 'DISABLED'],
+  ] as const)("runs jobs in an existing network with egress '%s' (%s): the task's public IP %s", (egress, image, assignPublicIp) => {
+    const { json } = synthGateway({ routes: { hello: { image } }, existingNetwork: { ...subnets, egress } });
+    const [definition] = Object.values(resourcesOf(json, 'aws_batch_job_definition'));
+
+    expect(resourcesOf(json, 'aws_vpc')).toEqual({});
+    expect(JSON.parse(definition.container_properties).networkConfiguration).toEqual({ assignPublicIp });
   });
 
   it("lists every route's mistakes in one message", () => {

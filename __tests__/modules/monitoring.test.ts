@@ -108,6 +108,21 @@ describe('Monitoring', () => {
     });
   });
 
+  it("alarms on any message in a rule's failed-events queue, to the alarm topic (issue 17, fault 12)", () => {
+    const json = synthStack((stack) => new Monitoring(stack, 'monitoring', { ...props(stack), eventRules: [{ label: 'batch-events', ruleName: 'bg-batch-events', failedEventsQueueName: 'bg-failed-events' }] }));
+
+    expect(alarmsOf(json)['batch-events-failed-events']).toMatchObject({
+      namespace: 'AWS/SQS',
+      metric_name: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: 'bg-failed-events' },
+      statistic: 'Maximum',
+      comparison_operator: 'GreaterThanThreshold',
+      threshold: 0,
+      alarm_actions: [expect.stringMatching(/^\$\{aws_sns_topic\..*alarms.*\.arn\}$/)],
+    });
+    expect(alarms['batch-events-failed-events']).toBeUndefined();
+  });
+
   it('encrypts the topic with a rotating customer-managed key that CloudWatch of this account may use', () => {
     const key = onlyResource(json, 'aws_kms_key');
     const topic = onlyResource(json, 'aws_sns_topic');

@@ -1,6 +1,6 @@
 import { Apigatewayv2IntegrationResponse } from '@cdktf/provider-aws/lib/apigatewayv2-integration-response';
 import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
-import { TerraformStack, TerraformVariable } from 'cdktf';
+import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import { PONG_REPLY, UNKNOWN_ACTION_REPLY } from '../../contract';
 import { managementEndpointFrom } from '../../lambdas/notify/core';
 import { RunRequestsTable } from '../../modules/api-ingest/table';
@@ -67,6 +67,12 @@ describe('Notifications (defaults)', () => {
   describe('WebSocket API', () => {
     it('is a WebSocket API that selects routes by the action of a message', () => {
       expect(api).toMatchObject({ name: 'test-notifications', protocol_type: 'WEBSOCKET', route_selection_expression: '$request.body.action' });
+    });
+
+    it("exposes the API's execution ARN, on which callers are granted execute-api:Invoke for $connect (issue 17, fault 12)", () => {
+      const withOutput = synthNotifications({}, (stack, notifications) => new TerraformOutput(stack, 'execution_arn', { value: notifications.websocketExecutionArn }));
+
+      expect(withOutput.output!.execution_arn.value).toBe(executionArn);
     });
 
     it('has exactly the $connect, $disconnect, ping and $default routes, with an integration each', () => {

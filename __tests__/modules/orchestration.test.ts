@@ -19,7 +19,9 @@ import {
   runRouteStateName,
   startRouteStateName,
 } from '../../modules/orchestration';
+import { JobEvents } from '../../modules/orchestration/job-events';
 import { ServiceRole } from '../../modules/shared/iam';
+import { LambdaFunction } from '../../modules/shared/lambda-function';
 import { readableReference } from '../../scripts/lib/plan-summary';
 import { bundleHash, Json, Synthesized, onlyResource, refTo, resourceNamed, resourcesOf, roleNamed, rolesOf, synthStack } from '../helpers/synth';
 
@@ -89,7 +91,7 @@ const withEverything = ({ artifacts = true, notifications = true, lambdaRoute = 
 function synthOrchestration(options: Options = () => ({}), after?: (stack: TerraformStack, orchestration: Orchestration) => void): Synthesized {
   return synthStack((stack) => {
     const table = new RunRequestsTable(stack, 'table');
-    const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], jobDefinitions: JOBS });
+    const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], egress: 'nat', jobDefinitions: JOBS });
     const orchestration = new Orchestration(stack, 'orchestration', { table, routes: {}, ...twoRoutes(batch, stack, table), ...options(batch, stack, table) });
     after?.(stack, orchestration);
   });
@@ -1042,6 +1044,8 @@ describe("Orchestration: a job's end from Batch's events", () => {
       rule: refTo(json, 'aws_cloudwatch_event_rule', 'batch-events_rule', 'name'),
       arn: fnArn,
       retry_policy: { maximum_event_age_in_seconds: 3600, maximum_retry_attempts: 20 },
+      dead_letter_config: { arn: refTo(json, 'aws_sqs_queue', 'failed-events', 'arn') },
+      depends_on: [expect.stringMatching(/^aws_sqs_queue_policy\..*failed-events-policy/)],
     });
     expect(onlyResource(json, 'aws_lambda_permission')).toEqual({
       action: 'lambda:InvokeFunction',
@@ -1051,9 +1055,57 @@ describe("Orchestration: a job's end from Batch's events", () => {
     });
   });
 
-  it('lets job-events record statuses, read the run request and wake the waiting execution, nothing else', () => {
+  describe('events never handled (issue 17, fault 12)', () => {
+    const queue = resourceNamed(json, 'aws_sqs_queue', 'failed-events');
+    const queueArn = refTo(json, 'aws_sqs_queue', 'failed-events', 'arn');
+    const docs = json.data.aws_iam_policy_document as Record<string, { statement: Record<string, unknown>[] }>;
+
+    it('keeps them 14 days in an SSE-encrypted queue, like the stream trigger dead letters', () => {
+      expect(queue).toMatchObject({ name: 'test-orchestration-batch-events-failed-events', message_retention_seconds: 1209600, sqs_managed_sse_enabled: true });
+    });
+
+    it("sends to it what job-events failed on after Lambda's retries (2 for a function error, 6 hours for a throttled event), with job-events' role", () => {
+      expect(onlyResource(json, 'aws_lambda_function_event_invoke_config')).toEqual({
+        function_name: refTo(json, 'aws_lambda_function', 'job-events_function', 'function_name'),
+        maximum_retry_attempts: 2,
+        maximum_event_age_in_seconds: 21600,
+        destination_config: { on_failure: { destination: queueArn } },
+        depends_on: expect.arrayContaining([expect.stringMatching(/^aws_iam_role_policy\..*job-events.*failed-events/)]),
+      });
+    });
+
+    it('lets only this rule send its dead letters there as EventBridge, and nothing over plain HTTP', () => {
+      const [, policy] = Object.entries(docs).find(([id]) => id.includes('failed-events-policy-document'))!;
+      expect(onlyResource(json, 'aws_sqs_queue_policy')).toMatchObject({ queue_url: refTo(json, 'aws_sqs_queue', 'failed-events', 'url') });
+      expect(policy.statement).toEqual([
+        expect.objectContaining({ sid: 'DenyInsecureTransport', effect: 'Deny', actions: ['sqs:*'], resources: [queueArn], condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }] }),
+        {
+          sid: 'RuleDeadLetters',
+          effect: 'Allow',
+          actions: ['sqs:SendMessage'],
+          resources: [queueArn],
+          principals: [{ type: 'Service', identifiers: ['events.amazonaws.com'] }],
+          condition: [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [refTo(json, 'aws_cloudwatch_event_rule', 'batch-events_rule', 'arn')] }],
+        },
+      ]);
+    });
+
+    it('refuses a retention SQS does not take', () => {
+      expect(() => synthStack((stack) => new JobEvents(stack, 'events', { jobQueueArns: ['arn:aws:batch:eu-west-1:1:job-queue/q'], target: new LambdaFunction(stack, 'fn', { bundle: 'job-events' }), failedEventsRetentionSeconds: 30 }))).toThrow(
+        'JobEvents: failedEventsRetentionSeconds must be a whole number of seconds from 60 to 1209600 (got 30)',
+      );
+    });
+  });
+
+  it('lets job-events record statuses, read the run request, wake the waiting execution and send what failed to its queue, nothing else', () => {
     expect(sorted(roleNamed(json, 'test-orchestration-job-events-role').statements)).toEqual(
-      sorted([allow(['dynamodb:UpdateItem'], [table]), allow(['dynamodb:GetItem'], [table]), sendTaskSuccess, logsOf('job-events')]),
+      sorted([
+        allow(['dynamodb:UpdateItem'], [table]),
+        allow(['dynamodb:GetItem'], [table]),
+        sendTaskSuccess,
+        logsOf('job-events'),
+        allow(['sqs:SendMessage'], [readable(json, 'aws_sqs_queue', 'failed-events', 'arn')]),
+      ]),
     );
   });
 
@@ -1315,7 +1367,7 @@ describe('Orchestration Lambdas and the Batch rate limit', () => {
   it("run their SDK clients in adaptive retry mode, so throttling slows them down instead of failing into the state machine's backoff", () => {
     const json = synthStack((stack) => {
       const table = new RunRequestsTable(stack, 'table');
-      const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], jobDefinitions: [{ name: 'hello', image: 'busybox' }] });
+      const batch = new BatchEnvironment(stack, 'batch', { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'], egress: 'nat', jobDefinitions: [{ name: 'hello', image: 'busybox' }] });
       new Orchestration(stack, 'orchestration', { table, routes: { hello: { target: batch.jobTarget('hello') } } });
     });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Testing } from 'cdktf';
 import { ConfigurationError, parseConfig } from '../../app/config';
 import defaultConfig from '../../batch-gateway.config';
@@ -25,13 +27,59 @@ describe('parseConfig', () => {
   it.each([
     [{ region: 'Europe' }, "environments.dev.region: must be an AWS region such as eu-west-1 (got \"Europe\")"],
     [{ logRetentionDays: 10 }, 'environments.dev.logRetentionDays: must be one of 1, 3, 5'],
-    [{ existingNetwork: { subnetIds: ['vpc-1'], securityGroupIds: ['sg-1'] } }, 'environments.dev.existingNetwork.subnetIds.0: must be subnet ids (got "vpc-1")'],
+    [{ existingNetwork: { subnetIds: ['vpc-1'], securityGroupIds: ['sg-1'], egress: 'nat' } }, 'environments.dev.existingNetwork.subnetIds.0: must be subnet ids (got "vpc-1")'],
     [{ authorization: 'NONE' }, 'environments.dev.authorization'],
     [{ routes: {} }, 'environments.dev.routes: must name at least one route'],
     [{ retention: 3 }, 'Unrecognized key: "retention"'],
     [{ failureEmail: 'nobody' }, 'environments.dev.failureEmail: must be an e-mail address (got "nobody")'],
   ])('rejects %j with a message naming the setting', (change, message) => {
     expect(() => parseConfig(devConfig((dev) => Object.assign(dev, change)))).toThrow(message);
+  });
+
+  describe('existingNetwork.egress (issue 17, fault 4)', () => {
+    const subnets = { subnetIds: ['subnet-0aaa'], securityGroupIds: ['sg-0bbb'] };
+    const linesFor = (existingNetwork: unknown): string[] => {
+      try {
+        parseConfig(devConfig((dev) => Object.assign(dev, { existingNetwork })));
+      } catch (err) {
+        return (err as Error).message.split('\n').slice(1);
+      }
+      return ['accepted'];
+    };
+    const RULE =
+      "must say how the jobs reach ECR, CloudWatch Logs and S3: 'nat' (the subnets route to a NAT gateway), 'public-ip' (public subnets: each Fargate task gets a public IP) or " +
+      "'vpc-endpoints' (no route out: the VPC has endpoints for ecr.api, ecr.dkr, logs and an S3 gateway endpoint)";
+
+    it('is required, and names what it may be', () => {
+      expect(linesFor(subnets)).toEqual([`  environments.dev.existingNetwork.egress: ${RULE}`]);
+      expect(linesFor({ ...subnets, egress: 'internet' })).toEqual([`  environments.dev.existingNetwork.egress: ${RULE} (got "internet")`]);
+      expect(linesFor({ ...subnets, egress: 'nat' })).toEqual(['accepted']);
+      expect(linesFor({ ...subnets, egress: 'nat', assignPublicIp: true })).toEqual([
+        `  environments.dev.existingNetwork: Unrecognized key: "assignPublicIp" (existingNetwork takes subnetIds, securityGroupIds and egress; egress: 'public-ip' gives each Fargate task a public IP)`,
+      ]);
+    });
+
+    it("refuses every route's ECR Public image with vpc-endpoints, with BatchGateway's words", () => {
+      const image = 'public.ecr.aws/docker/library/busybox:1.36';
+      const line = (route: string) =>
+        `  environments.dev.routes.${route}.image: must be an image a VPC endpoint serves, such as a private ECR image (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), since existingNetwork.egress is 'vpc-endpoints' (got "${image}"): ` +
+        "no VPC endpoint serves ECR Public (public.ecr.aws); mirror the image to a private ECR repository, or route the subnets through a NAT gateway (existingNetwork.egress: 'nat')";
+
+      expect(linesFor({ ...subnets, egress: 'vpc-endpoints' })).toEqual([line('sample'), line('sample-timeout')]);
+    });
+
+    it('takes the commented prod example of batch-gateway.config.ts as it stands: NAT egress for its ECR Public image', () => {
+      const text = readFileSync(path.join(__dirname, '..', '..', 'batch-gateway.config.ts'), 'utf8');
+      const block = /\n {4}\/\/ prod: (\{[\s\S]*?\n {4}\/\/ \}),/.exec(text)![1].replace(/\n {4}\/\/ ?/g, '\n');
+      const [dev] = parseConfig(defaultConfig);
+      const prod = new Function('sample', `return ${block};`)(dev.gateway.routes.sample);
+
+      expect(prod.existingNetwork).toEqual({ subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'], egress: 'nat' });
+      expect(() => parseConfig({ environments: { prod } })).not.toThrow();
+      expect(() => parseConfig({ environments: { prod: { ...prod, existingNetwork: { ...prod.existingNetwork, egress: 'vpc-endpoints' } } } })).toThrow(
+        "environments.prod.routes.sample.image: must be an image a VPC endpoint serves",
+      );
+    });
   });
 
   it('lists every bad value in one message', () => {
@@ -126,14 +174,30 @@ describe('the dev stack (repository configuration)', () => {
         'artifacts_bucket',
         'dashboard_name',
         'failure_topic_arn',
+        'job_events_failed_queue_url',
         'job_queue_arn',
         'run_requests_table_name',
         'run_requests_url',
         'state_machine_arn',
         'stream_dead_letter_queue_url',
+        'websocket_execution_arn',
         'websocket_url',
       ].sort(),
     );
+  });
+
+  it('outputs the queue of job state changes never handled, and alarms on its depth (issue 17, fault 12)', () => {
+    const [queueId] = Object.keys(resourcesOf(json, 'aws_sqs_queue')).filter((id) => id.includes('failed-events'));
+    const alarm = Object.values(resourcesOf(json, 'aws_cloudwatch_metric_alarm')).find((a) => String(a.alarm_name).endsWith('batch-events-failed-events'))!;
+
+    expect(json.output!.job_events_failed_queue_url.value).toBe(`\${aws_sqs_queue.${queueId}.url}`);
+    expect(alarm).toMatchObject({ metric_name: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: `\${aws_sqs_queue.${queueId}.name}` }, threshold: 0 });
+  });
+
+  it("outputs the WebSocket API's execution ARN, which callers' execute-api:Invoke on <arn>/<stage>/$connect names (issue 17, fault 12)", () => {
+    const [apiId] = Object.keys(resourcesOf(json, 'aws_apigatewayv2_api'));
+
+    expect(json.output!.websocket_execution_arn.value).toBe(`\${aws_apigatewayv2_api.${apiId}.execution_arn}`);
   });
 
   it('uses only data sources that work without AWS credentials', () => {
@@ -215,7 +279,7 @@ describe('the dev stack (variants)', () => {
   });
 
   it('runs jobs in an existing network without creating one', () => {
-    const json = synthDev((dev) => Object.assign(dev, { existingNetwork: { subnetIds: ['subnet-0aaa', 'subnet-0bbb'], securityGroupIds: ['sg-0ccc'] } }));
+    const json = synthDev((dev) => Object.assign(dev, { existingNetwork: { subnetIds: ['subnet-0aaa', 'subnet-0bbb'], securityGroupIds: ['sg-0ccc'], egress: 'nat' } }));
     const [environment] = Object.values(resourcesOf(json, 'aws_batch_compute_environment'));
     const [definition] = Object.values(resourcesOf(json, 'aws_batch_job_definition'));
 

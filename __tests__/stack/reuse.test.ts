@@ -27,6 +27,7 @@ function compose(stack: TerraformStack): void {
     batch = new BatchEnvironment(stack, 'shared-batch', {
       subnetIds: ['subnet-0aaa', 'subnet-0bbb'],
       securityGroupIds: ['sg-0ccc'],
+      egress: 'nat',
       computeType: 'FARGATE_SPOT',
       jobDefinitions: [
         { name: 'orders', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['true'] },

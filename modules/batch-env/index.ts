@@ -11,6 +11,9 @@ import { AWS_LIMITS } from '../shared/limits';
 import { JOB_QUEUE_TAG, JOB_TAG_KEYS } from '../../contract';
 import { IGrantable, PolicyStatement, ServiceRole } from '../shared/iam';
 import { assertLiteral, assertLogRetention, assertProp, fitName, iamName, isLiteral, physicalName, providerRegion, regionOf } from '../shared/naming';
+import { EGRESS_RULE, imageEgressProblem, isNetworkEgress, NetworkEgress } from './egress';
+
+export * from './egress';
 
 /** Where jobs run. Fargate needs no instances; EC2 and Spot run on managed instances. */
 export type ComputeType = 'FARGATE' | 'FARGATE_SPOT' | 'EC2' | 'SPOT';
@@ -92,11 +95,21 @@ export interface BatchEnvironmentProps {
   /** EC2/SPOT only. @default ['optimal'] */
   readonly instanceTypes?: string[];
   /**
-   * Fargate only: give tasks a public IP. Needed in public subnets without a NAT gateway, to
-   * pull images and reach AWS APIs.
-   * @default - true in the network created here (it has no NAT gateway), false otherwise
+   * How the jobs reach ECR (the image and its token), CloudWatch Logs and S3 (the artifacts) from
+   * the subnets given; required with `subnetIds`, checked at synth.
+   * - `'nat'`: the subnets route to a NAT gateway (private subnets).
+   * - `'public-ip'`: the subnets are public (their route table sends 0.0.0.0/0 to an internet
+   *   gateway) and each Fargate task gets a public IP (`assignPublicIp` ENABLED); on EC2 and Spot
+   *   the instances take theirs from the subnets' auto-assign setting, which must be on. In a
+   *   private subnet a public IP reaches nothing: use `'nat'` there.
+   * - `'vpc-endpoints'`: no route out; the VPC has interface endpoints for
+   *   `com.amazonaws.<region>.ecr.api`, `.ecr.dkr` and `.logs` and a gateway endpoint for `.s3`
+   *   (docs/modules.md lists what each is for). Only private ECR images can be pulled: an image on
+   *   ECR Public or Docker Hub, which no VPC endpoint serves, is refused.
+   * With `jobQueueArn`: what that queue's network provides (`'public-ip'` gives Fargate tasks a public IP).
+   * @default - required with `subnetIds`; `'public-ip'` in the network created here (public subnets, no NAT gateway); with `jobQueueArn`, no public IP and no image check
    */
-  readonly assignPublicIp?: boolean;
+  readonly egress?: NetworkEgress;
   /**
    * ECR repositories the execution role may pull from, besides those of the job definitions' own
    * ECR image URIs, which are derived (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>`).
@@ -170,17 +183,17 @@ export class BatchEnvironment extends Construct {
     }
     assertLiteral(maxVcpus, (v) => Number.isInteger(v) && v >= 1 && v <= 10000, `BatchEnvironment: maxVcpus must be an integer 1..10000 (got ${maxVcpus})`);
     assertProp(props.instanceTypes === undefined || !fargate, `BatchEnvironment: instanceTypes apply to EC2 and SPOT only (computeType is ${computeType})`);
-    assertProp(!props.assignPublicIp || fargate, 'BatchEnvironment: assignPublicIp applies to Fargate only');
+    const egress = egressOf(props, existingNetwork);
     assertLogRetention(retention, 'BatchEnvironment');
     const names = jobDefinitions.map((j) => j.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     assertProp(duplicate === undefined, `BatchEnvironment: job definition names must be unique ('${duplicate}' appears twice)`);
-    jobDefinitions.forEach((spec) => validateJobDefinition(spec, fargate));
+    jobDefinitions.forEach((spec) => validateJobDefinition(spec, fargate, egress));
 
     this.computeType = computeType;
     const name = physicalName(this, '', 100);
-    // The network created here has no NAT gateway: Fargate tasks need a public IP to pull images.
-    const assignPublicIp = props.assignPublicIp ?? (fargate && props.jobQueueArn === undefined && !existingNetwork);
+    // Public subnets without a NAT gateway (the created network's among them): a Fargate task reaches ECR, logs and S3 through its public IP.
+    const assignPublicIp = fargate && egress === 'public-ip';
     if (props.jobQueueArn !== undefined) {
       this.jobQueueArn = props.jobQueueArn;
     } else {
@@ -509,10 +522,30 @@ function jobSize(spec: JobDefinitionSpec, fargate: boolean): { vcpu: number; mem
   return fargate ? { vcpu: spec.vcpu ?? 0.25, memory: spec.memoryMiB ?? 512 } : { vcpu: spec.vcpu ?? 1, memory: spec.memoryMiB ?? 2048 };
 }
 
-function validateJobDefinition(spec: JobDefinitionSpec, fargate: boolean): void {
+/**
+ * The egress of the jobs' network: declared with subnets of your own, `'public-ip'` in the network
+ * created here (public subnets, no NAT gateway), as declared (or unknown) with an existing queue.
+ */
+function egressOf(props: BatchEnvironmentProps, existingNetwork: boolean): NetworkEgress | undefined {
+  const given = props.egress;
+  const got = given === undefined ? 'none' : `'${String(given)}'`;
+  if (existingNetwork || props.jobQueueArn !== undefined) {
+    assertProp(isNetworkEgress(given) || (given === undefined && !existingNetwork), `BatchEnvironment: egress${existingNetwork ? ' (required with subnetIds)' : ''} ${EGRESS_RULE} (got ${got})`);
+    return given;
+  }
+  assertProp(
+    given === undefined || given === 'public-ip',
+    `BatchEnvironment: the network created here has public subnets and no NAT gateway, so its egress is 'public-ip' (got egress ${got}); give subnetIds and securityGroupIds to run the jobs in a network of your own`,
+  );
+  return 'public-ip';
+}
+
+function validateJobDefinition(spec: JobDefinitionSpec, fargate: boolean, egress: NetworkEgress | undefined): void {
   const where = `BatchEnvironment job definition '${spec.name}'`;
   assertProp(/^[A-Za-z0-9_-]{1,64}$/.test(spec.name), `${where}: name must match [A-Za-z0-9_-]{1,64}`);
   assertProp(spec.image.length > 0, `${where}: image must not be empty`);
+  const unreachable = imageEgressProblem(spec.image, egress, 'egress');
+  assertProp(unreachable === undefined, `${where}: image ${unreachable?.message} (got '${spec.image}')${unreachable?.hint}`);
   const { vcpu, memory } = jobSize(spec, fargate);
   // Sizes are rendered into the container properties JSON at synth time.
   assertProp(isLiteral(vcpu) && isLiteral(memory), `${where}: vcpu and memoryMiB must be literal numbers, not Terraform references`);

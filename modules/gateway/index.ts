@@ -3,7 +3,7 @@ import { type CompletionMode, type PollingSchedule } from '../../contract';
 import { ApiAuthorization, ApiGatewayAccountLogging, ApiIngest, IRunRequestsTable, RunRequestsTable, RunRequestsTableProps } from '../api-ingest';
 import { ArtifactsBucket, ArtifactsBucketProps } from '../artifacts';
 import { BarcodeRoute } from '../barcode-route';
-import { BatchEnvironment, ComputeType, IJobTarget, JobDefinitionSpec } from '../batch-env';
+import { BatchEnvironment, ComputeType, EGRESS_RULE, IJobTarget, imageEgressProblem, isNetworkEgress, JobDefinitionSpec, NetworkEgress } from '../batch-env';
 import { AlarmThresholds, Monitoring } from '../monitoring';
 import { MinimalNetworkProps } from '../network';
 import { Notifications } from '../notifications';
@@ -86,12 +86,18 @@ export interface FunctionRoute extends RouteTiming {
 
 export type GatewayRoute = ImageRoute | ExistingJobDefinitionRoute | FunctionRoute;
 
-/** Subnets and security groups of an existing network, where the jobs run. */
+/** Subnets and security groups of an existing network, where the jobs run, and how the jobs get out of it. */
 export interface ExistingNetwork {
   readonly subnetIds: string[];
   readonly securityGroupIds: string[];
-  /** Fargate only: a public IP for each task (public subnets without a NAT gateway need one). @default false */
-  readonly assignPublicIp?: boolean;
+  /**
+   * How the jobs reach ECR, CloudWatch Logs and S3 from these subnets: `'nat'` (they route to a NAT
+   * gateway), `'public-ip'` (they are public subnets, routed to an internet gateway: each Fargate task
+   * gets a public IP) or `'vpc-endpoints'` (no route out: the VPC has endpoints for `ecr.api`,
+   * `ecr.dkr` and `logs` and an S3 gateway endpoint; then every image route's image must be a private
+   * ECR image, since no VPC endpoint serves ECR Public or Docker Hub). See BatchEnvironmentProps.egress.
+   */
+  readonly egress: NetworkEgress;
 }
 
 export interface BatchGatewayProps {
@@ -118,7 +124,7 @@ export interface BatchGatewayProps {
   /** Settings of the table created here (e.g. a customer-managed KMS key). Not with `existingTable`. @default - on-demand, encrypted, PITR, deletion protection */
   readonly tableProps?: RunRequestsTableProps;
 
-  /** Run jobs in an existing network. Not with `networkProps` or `existingJobQueueArn`. @default - a minimal network created here (no NAT gateway, nothing billed while idle) */
+  /** Run jobs in an existing network, saying how they reach AWS from it (`egress`). Not with `networkProps` or `existingJobQueueArn`. @default - a minimal network created here (no NAT gateway, nothing billed while idle) */
   readonly existingNetwork?: ExistingNetwork;
   /** Settings of the network created here. Not with `existingNetwork` or `existingJobQueueArn`. @default - 10.80.0.0/16, two subnets in zones AWS picks */
   readonly networkProps?: MinimalNetworkProps;
@@ -191,6 +197,8 @@ export class BatchGateway extends Construct {
   public readonly runRequestsUrl: string;
   /** Clients connect here with `?clientId=<id>`. */
   public readonly websocketUrl: string;
+  /** The WebSocket API's execution ARN: clients need `execute-api:Invoke` on `<this>/<stage>/$connect`. */
+  public readonly websocketExecutionArn: string;
   public readonly stateMachineArn: string;
 
   constructor(scope: Construct, id: string, props: BatchGatewayProps) {
@@ -219,7 +227,7 @@ export class BatchGateway extends Construct {
         jobQueueArn: props.existingJobQueueArn,
         subnetIds: existing?.subnetIds,
         securityGroupIds: existing?.securityGroupIds,
-        assignPublicIp: existing?.assignPublicIp,
+        egress: existing?.egress,
         networkProps: props.networkProps,
         computeType: props.computeType,
         maxVcpus: props.maxVcpus,
@@ -274,7 +282,9 @@ export class BatchGateway extends Construct {
         streamTrigger: { functionName: this.trigger.function.functionName, deadLetterQueueName: this.trigger.deadLetterQueueName },
         stateMachineArn: this.orchestration.stateMachineArn,
         functions: this.functions,
-        eventRules: this.orchestration.jobEvents ? [{ label: 'batch-events', ruleName: this.orchestration.jobEvents.ruleName }] : [],
+        eventRules: this.orchestration.jobEvents
+          ? [{ label: 'batch-events', ruleName: this.orchestration.jobEvents.ruleName, failedEventsQueueName: this.orchestration.jobEvents.failedEventsQueueName }]
+          : [],
         accountArn: this.table.tableArn,
         alarmEmail: props.monitoring?.alarmEmail,
         thresholds: props.monitoring?.thresholds,
@@ -283,6 +293,7 @@ export class BatchGateway extends Construct {
 
     this.runRequestsUrl = this.api.runRequestsUrl;
     this.websocketUrl = this.notifications.websocketUrl;
+    this.websocketExecutionArn = this.notifications.websocketExecutionArn;
     this.stateMachineArn = this.orchestration.stateMachineArn;
   }
 }
@@ -325,7 +336,18 @@ function validate(props: BatchGatewayProps): void {
   both('existingJobQueueArn', 'instanceTypes');
   const names = Object.keys(props.routes);
   assertProp(names.length > 0, 'BatchGateway: routes must name at least one route');
+  const egress = props.existingNetwork?.egress;
+  if (props.existingNetwork !== undefined) {
+    assertProp(isNetworkEgress(egress), `BatchGateway: existingNetwork.egress ${EGRESS_RULE}${egress === undefined ? '' : ` (got ${JSON.stringify(egress)})`}`);
+  }
   // Every mistake of every route in one message, as the configuration file's check gives them.
-  const problems = Object.entries(props.routes).flatMap(([name, route]) => routeProblems(route).map((p) => `BatchGateway route '${name}': ${p}`));
+  const problems = Object.entries(props.routes).flatMap(([name, route]) => [...routeProblems(route), ...egressProblems(route, egress)].map((p) => `BatchGateway route '${name}': ${p}`));
   assertProp(problems.length === 0, problems.join('\n'));
+}
+
+/** An image route's image that the jobs cannot pull through the network's egress. */
+function egressProblems(route: GatewayRoute, egress: NetworkEgress | undefined): string[] {
+  if (typeof route !== 'object' || route === null || !('image' in route) || typeof route.image !== 'string') return [];
+  const problem = imageEgressProblem(route.image, egress, 'existingNetwork.egress');
+  return problem ? [`image ${problem.message} (got ${JSON.stringify(route.image)})${problem.hint}`] : [];
 }

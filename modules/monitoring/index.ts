@@ -66,10 +66,11 @@ export interface MonitoringProps {
   readonly metricsNamespace?: string;
   /**
    * EventBridge rules of the orchestration's job state changes, each with a label for its alarm's
-   * name: their failed deliveries are alarmed, and, when there is any, the events job-events
+   * name: their failed deliveries are alarmed, any message in their failed-events queue (events
+   * neither EventBridge nor Lambda got handled), and, when there is any rule, the events job-events
    * matched to no run request. @default - none
    */
-  readonly eventRules?: readonly { readonly label: string; readonly ruleName: string }[];
+  readonly eventRules?: readonly { readonly label: string; readonly ruleName: string; readonly failedEventsQueueName?: string }[];
 }
 
 /**
@@ -192,12 +193,17 @@ export class Monitoring extends Construct {
         { id: 'notSucceeded', expression: `SUM([${outcomes.map(({ id }) => `FILL(${id}, 0)`).join(', ')}])`, label: 'Runs failed or timed out', returnData: true },
       ],
     });
-    for (const { label, ruleName } of props.eventRules ?? []) {
+    for (const { label, ruleName, failedEventsQueueName } of props.eventRules ?? []) {
       // A rule whose target cannot be invoked (a permission gone, the function deleted) leaves every
       // run to the safety-net checks: slower, and silent without this alarm.
       alarm(`${label}-failed-invocations`, `EventBridge could not deliver the events of ${label} to its target: runs end only at their safety-net checks`, {
         namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: ruleName }, statistic: 'Sum', comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
       });
+      if (failedEventsQueueName !== undefined) {
+        alarm(`${label}-failed-events`, `Job state changes of ${label} were never handled (docs/operations.md: inspect the failed-events queue): their runs end only at their safety-net checks`, {
+          namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: failedEventsQueueName }, statistic: 'Maximum', comparisonOperator: 'GreaterThanThreshold', threshold: 0,
+        });
+      }
     }
     if ((props.eventRules ?? []).length > 0) {
       // An event job-events cannot tie to a run leaves that run to its safety-net check (or is a job

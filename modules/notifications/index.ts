@@ -67,6 +67,11 @@ export interface NotificationsProps {
 /** The WebSocket side: clients connect with their client id and are told when their run ends. */
 export class Notifications extends Construct implements INotificationTargets {
   public readonly websocketApiId: string;
+  /**
+   * `arn:<partition>:execute-api:<region>:<account>:<api-id>`: a WebSocket client's identity needs
+   * `execute-api:Invoke` on `<this>/<stage>/$connect` to connect (`$connect` is IAM-authorized).
+   */
+  public readonly websocketExecutionArn: string;
   /** `wss://<id>.execute-api.<region>.amazonaws.com/<stage>`: clients connect here with `?clientId=...`. */
   public readonly websocketUrl: string;
   /** The `@connections` management endpoint notify posts to. */
@@ -125,6 +130,7 @@ export class Notifications extends Construct implements INotificationTargets {
       routeSelectionExpression: '$request.body.action',
     });
     this.websocketApiId = api.id;
+    this.websocketExecutionArn = api.executionArn;
 
     const common = { logRetentionDays: retention, tracing: props.tracing, timeoutSeconds: 10 };
     this.connectFunction = new LambdaFunction(this, 'ws-connect', {
