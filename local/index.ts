@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { BATCH_JOB_STATE_CHANGE, KEEPALIVE_INTERVAL_SECONDS, PING_MESSAGE, RUN_REQUEST_KEY, TERMINAL_STATUSES } from '../contract';
 import { startLocalBatch } from './batch';
-import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, outputValue, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
+import { eventRulesOf, functionsOf, jobDefinitionsOf, LOCAL_ACCOUNT, LOCAL_REGION, outputValue, readSynthesized, referenceResolver, streamMappingsOf, tablesOf } from './config';
 import { lockDataDir } from './data-dir-lock';
 import { type EventFaults, LocalEventBus } from './events';
 import { startLocalDynamo } from './dynamodb';
@@ -24,6 +24,7 @@ import { LocalStream } from './stream';
 import { consoleLog, LambdaHandler, LocalLog, LocalService } from './types';
 import { startLocalWebSocket } from './websocket';
 import { websocketApiFromConfig } from './websocket-config';
+import type { LocalIdentity } from './sigv4';
 import { startFront } from './front';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -46,6 +47,13 @@ export interface LocalModeOptions {
    * @default true
    */
   readonly apiThrottle?: boolean;
+  /**
+   * Callers local mode verifies SigV4 signatures of (REST and WebSocket, service `execute-api`):
+   * a signed request acts as its identity's ARN. @default - none
+   */
+  readonly identities?: readonly LocalIdentity[];
+  /** Refuse unsigned requests (403), as the deployed API does. @default false: they act as LOCAL_IDENTITY */
+  readonly requireSignature?: boolean;
   /** Batch API calls per second before throttling, as the real service. 0 = off. @default 50 */
   readonly batchThrottlePerSecond?: number;
   /** Time a local job spends in each status before it runs. @default 200 */
@@ -259,6 +267,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       port: 0,
       api: restApi,
       throttle: apiThrottle,
+      identities: options.identities,
+      requireSignature: options.requireSignature,
+      region: LOCAL_REGION,
       dynamodbEndpoint: dynamo.endpoint,
       identity: { userArn: LOCAL_IDENTITY, caller: LOCAL_IDENTITY, sourceIp: '127.0.0.1' },
       onItemWritten: (write) => stream.insert(write.tableName, write.item),

@@ -33,6 +33,8 @@ import { closeServer, listenLocally } from './listen';
 import { TokenBucket } from './token-bucket';
 import { LocalLog, LocalService } from './types';
 import { LocalTransactions } from './dynamodb-transactions';
+import { LOCAL_REGION } from './config';
+import { LocalIdentity, verifySigV4 } from './sigv4';
 
 /** Who the local API says every caller is (`$context.identity`). */
 export interface LocalCallerIdentity {
@@ -56,7 +58,18 @@ export interface LocalRestApiOptions {
   readonly api: RestApiConfig;
   /** Endpoint of the DynamoDB that integrations call (the local one). */
   readonly dynamodbEndpoint: string;
+  /** Who an unsigned request acts as (unless `requireSignature`). */
   readonly identity: LocalCallerIdentity;
+  /**
+   * Callers whose SigV4 signatures (service `execute-api`, `region`) an `AWS_IAM` method verifies:
+   * a request signed by one acts as its ARN; a bad or unknown signature is refused with 403.
+   * @default - none: every signed request is refused as of an unknown key
+   */
+  readonly identities?: readonly LocalIdentity[];
+  /** Refuse unsigned requests to `AWS_IAM` methods (403 Missing Authentication Token). @default false */
+  readonly requireSignature?: boolean;
+  /** The region signatures must be scoped to. @default LOCAL_REGION */
+  readonly region?: string;
   /**
    * Called once per successful PutItem, before the response is sent. Errors it throws are logged
    * and do not change the response.
@@ -115,6 +128,8 @@ const GATEWAY_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type', errorType: 'UnsupportedMediaTypeException' },
   REQUEST_TOO_LARGE: { status: 413, message: 'Request Too Long', errorType: 'RequestTooLargeException' },
   THROTTLED: { status: 429, message: 'Too Many Requests', errorType: 'TooManyRequestsException' },
+  INVALID_SIGNATURE: { status: 403, message: 'Invalid signature', errorType: 'InvalidSignatureException' },
+  EXPIRED_TOKEN: { status: 403, message: 'Signature expired', errorType: 'InvalidSignatureException' },
   INTEGRATION_TIMEOUT: { status: 504, message: 'Endpoint request timed out', errorType: 'InternalServerErrorException' },
   INTEGRATION_FAILURE: { status: 504, message: 'Internal server error', errorType: 'InternalServerErrorException' },
   API_CONFIGURATION_ERROR: { status: 500, message: 'Internal server error', errorType: 'InternalServerErrorException' },
@@ -344,6 +359,19 @@ async function handle(
   const method = route.method;
   exchange.resourcePath = method.resourcePath;
   Object.assign(context, { resourcePath: method.resourcePath });
+  if (method.authorization === 'AWS_IAM') {
+    const verification = verifySigV4(
+      { method: httpMethod, rawPath: (req.url ?? '/').split('?')[0], rawQuery: (req.url ?? '').split('?').slice(1).join('?'), headers, body },
+      { identities: options.identities ?? [], region: options.region ?? LOCAL_REGION, service: 'execute-api' },
+    );
+    // An unknown key has no gateway response type of its own: API Gateway answers it as a bad signature.
+    if (verification.outcome === 'refused') return fail(verification.reason === 'UNRECOGNIZED_CLIENT' ? 'INVALID_SIGNATURE' : verification.reason, { message: verification.message });
+    if (verification.outcome === 'unsigned' && options.requireSignature) return fail('MISSING_AUTHENTICATION_TOKEN');
+    if (verification.outcome === 'verified') {
+      const arn = verification.identity.arn;
+      Object.assign(context, { identity: withoutUndefined({ ...context.identity, userArn: arn, caller: arn, accountId: arn.split(':')[4], accessKey: verification.identity.accessKeyId }) });
+    }
+  }
   // The method's limits are known once its route is: throttled before any check, as the stage does.
   if (route.bucket && !route.bucket.take()) {
     counters.throttled += 1;

@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 function usage(message) {
-  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--no-api-throttle] [--events-lost RATE] [--events-repeated RATE] [--events-delay-ms N] [--verbose]`);
+  console.error(`${message}\nusage: npm run local -- [--stack NAME] [--port N] [--data-dir DIR] [--wait-scale X] [--stack-dir DIR] [--json] [--batch-status-delay-ms N] [--batch-throttle N] [--no-api-throttle] [--identities FILE] [--require-signature] [--events-lost RATE] [--events-repeated RATE] [--events-delay-ms N] [--verbose]`);
   process.exit(2);
 }
 
@@ -34,6 +34,8 @@ try {
       'batch-status-delay-ms': { type: 'string' },
       'batch-throttle': { type: 'string' },
       'no-api-throttle': { type: 'boolean', default: false },
+      identities: { type: 'string' },
+      'require-signature': { type: 'boolean', default: false },
       'events-lost': { type: 'string' },
       'events-repeated': { type: 'string' },
       'events-delay-ms': { type: 'string' },
@@ -78,6 +80,18 @@ if (!existsSync(compiled)) {
 const { startLocalMode } = require(compiled);
 const { watchParents } = require(path.join(root, 'dist', 'app', 'local', 'parent-watch.js'));
 const { consoleLog } = require(path.join(root, 'dist', 'app', 'local', 'types.js'));
+// Local callers whose SigV4 signatures are verified (a JSON array of {accessKeyId, secretAccessKey, arn}).
+const { readIdentities } = require(path.join(root, 'dist', 'app', 'local', 'sigv4.js'));
+let identities;
+if (args.identities !== undefined) {
+  try {
+    identities = readIdentities(path.resolve(args.identities));
+  } catch (err) {
+    usage(err.message);
+  }
+}
+if (args['require-signature'] && !identities) usage('--require-signature needs --identities FILE: with no identity, every request would be refused');
+
 // The services' start-up events are held until local mode is ready: when it cannot start, the
 // one line saying why is all a user needs. --verbose prints them as they happen.
 const eventLog = consoleLog('local');
@@ -110,7 +124,7 @@ watchParents((pid) =>
   }),
 );
 try {
-  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, apiThrottle: !args['no-api-throttle'], batchStatusDelayMs, batchThrottlePerSecond, eventFaults, log, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
+  local = await startLocalMode({ root, port, dataDir, stackDir, waitScale, apiThrottle: !args['no-api-throttle'], identities, requireSignature: args['require-signature'], batchStatusDelayMs, batchThrottlePerSecond, eventFaults, log, lambdaLogLevel: args.verbose ? 'INFO' : 'WARN' });
 } catch (err) {
   console.error(`local mode could not start: ${startError(err)}`);
   process.exit(1);
@@ -159,7 +173,7 @@ if (!args.json) console.log(`batch-gateway local mode (no AWS account, no creden
   artifacts     ${path.join(local.artifactsDir, '<runRequestID>')}${path.sep}   (the barcode's PNG, a job's stored results)
   job output    ${path.join(local.jobLogsDir, '<jobId>.log')}   (the jobId: GET ${local.runRequestsUrl}/{id}; the status page links it)
   waits         scaled by ${waitScale}
-  throttle      ${throttleLine(local.apiThrottle)}
+  throttle      ${throttleLine(local.apiThrottle)}${identities ? `\n  callers       SigV4 (execute-api, us-east-1) verified for ${identities.length} identit${identities.length === 1 ? 'y' : 'ies'} of ${args.identities}; unsigned requests ${args['require-signature'] ? 'refused (403)' : `act as ${local.identity}`}` : ''}
 Try:
   curl -s -X POST ${local.runRequestsUrl} -H 'content-type: application/json' -d '{"processname":"barcode","clientname":"me","parameters":{"text":"HELLO-123"}}'
 Requests still ACCEPTED (docs/operations.md), in another terminal:
