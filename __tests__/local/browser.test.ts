@@ -19,7 +19,9 @@ let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
   mkdirSync(artifacts, { recursive: true });
-  local = await startLocalProcess('browser', undefined, ['--wait-scale', '0.01', '--batch-status-delay-ms', '20']);
+  // Unthrottled: the page GETs every awaited row each second, and the tests open several pages on one
+  // local mode; the stage's throttle is tested in rest.test.ts and e2e.test.ts, the page here.
+  local = await startLocalProcess('browser', undefined, ['--wait-scale', '0.01', '--batch-status-delay-ms', '20', '--no-api-throttle']);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Closed network here: no background connections, no sandbox as root.
