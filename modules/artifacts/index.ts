@@ -6,7 +6,7 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { Construct } from 'constructs';
-import { IGrantable } from '../shared/iam';
+import { denyInsecureTransport, IGrantable } from '../shared/iam';
 import { assertLiteral, fitName, physicalName } from '../shared/naming';
 
 /** What routes need of the artifacts bucket. */
@@ -85,14 +85,7 @@ export class ArtifactsBucket extends Construct implements IArtifactsBucket {
     });
     const tlsOnly = new DataAwsIamPolicyDocument(this, 'tls-only', {
       statement: [
-        {
-          sid: 'DenyInsecureTransport',
-          effect: 'Deny',
-          actions: ['s3:*'],
-          resources: [bucket.arn, `${bucket.arn}/*`],
-          principals: [{ type: '*', identifiers: ['*'] }],
-          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-        },
+        denyInsecureTransport('s3', [bucket.arn, `${bucket.arn}/*`]),
       ],
     });
     // After the public access block, which would otherwise be checked against a policy still being written.

@@ -6,6 +6,7 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { Construct } from 'constructs';
+import { denyInsecureTransport } from '../shared/iam';
 import { BATCH_JOB_STATE_CHANGE, JOB_EVENT_STATUSES } from '../../contract';
 import { LambdaFunction } from '../shared/lambda-function';
 import { assertLiteral, assertProp, physicalName } from '../shared/naming';
@@ -61,14 +62,7 @@ export class JobEvents extends Construct {
     });
     const failedPolicy = new DataAwsIamPolicyDocument(this, 'failed-events-policy-document', {
       statement: [
-        {
-          sid: 'DenyInsecureTransport',
-          effect: 'Deny',
-          actions: ['sqs:*'],
-          resources: [failed.arn],
-          principals: [{ type: '*', identifiers: ['*'] }],
-          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-        },
+        denyInsecureTransport('sqs', [failed.arn]),
         {
           // The target's dead-letter queue: EventBridge sends as itself, for this rule only.
           sid: 'RuleDeadLetters',

@@ -116,3 +116,18 @@ function addInlinePolicy(scope: Construct, id: string, roleName: string, stateme
 }
 
 const grantedStatements = new WeakMap<IamRolePolicy, PolicyStatement[]>();
+
+/**
+ * A resource policy statement refusing every call over plain HTTP (`aws:SecureTransport` false),
+ * for a bucket's or a queue's policy. `service:*` here only denies: it grants nothing.
+ */
+export function denyInsecureTransport(service: 's3' | 'sqs', resources: string[]) {
+  return {
+    sid: 'DenyInsecureTransport',
+    effect: 'Deny',
+    actions: [`${service}:*`],
+    resources,
+    principals: [{ type: '*', identifiers: ['*'] }],
+    condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+  };
+}

@@ -3,6 +3,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { Construct } from 'constructs';
+import { denyInsecureTransport } from '../shared/iam';
 import { ENV } from '../../contract';
 import { IRunRequestsTable } from '../api-ingest/table';
 import { LambdaFunction } from '../shared/lambda-function';
@@ -66,14 +67,7 @@ export class StreamTrigger extends Construct {
     });
     const tlsOnly = new DataAwsIamPolicyDocument(this, 'dead-letters-tls-only', {
       statement: [
-        {
-          sid: 'DenyInsecureTransport',
-          effect: 'Deny',
-          actions: ['sqs:*'],
-          resources: [dlq.arn],
-          principals: [{ type: '*', identifiers: ['*'] }],
-          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-        },
+        denyInsecureTransport('sqs', [dlq.arn]),
       ],
     });
     new SqsQueuePolicy(this, 'dead-letters-policy', { queueUrl: dlq.url, policy: tlsOnly.json });
